@@ -1,0 +1,28 @@
+import { Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { ConfigError, loadConfig } from '../config/app-config';
+import { buildDataSourceOptions } from './data-source-options';
+import { resolveDatabase } from './database-url';
+import { runMigrationsLocked } from './migrate';
+
+async function main(): Promise<void> {
+  const logger = new Logger('migrate');
+  const config = loadConfig({ CALLBACK_AUTH: 'none', ...process.env });
+  const db = await resolveDatabase(config, (m) => logger.log(m));
+  const dataSource = new DataSource(buildDataSourceOptions(db.url, config));
+  try {
+    await dataSource.initialize();
+    const applied = await runMigrationsLocked(dataSource);
+    logger.log(applied.length ? `applied: ${applied.join(', ')}` : 'the schema is up to date');
+  } finally {
+    if (dataSource.isInitialized) await dataSource.destroy();
+    await db.embedded?.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(
+    error instanceof ConfigError ? error.message : `migration failed: ${(error as Error).message}`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,61 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { DatabaseUnavailableError } from '../common/database-errors';
+import { NotedEventWriter } from './noted-event.writer';
+
+export interface IncomingCallback {
+  platform: string;
+  envelopeId: string;
+  action: string;
+  known: boolean;
+  createsWork: boolean;
+  request: Record<string, unknown>;
+}
+
+export type IntakeOutcome = 'noted' | 'ignored';
+
+@Injectable()
+export class CallbackIntakeService {
+  private readonly logger = new Logger(CallbackIntakeService.name);
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly writer: NotedEventWriter,
+  ) {}
+
+  /**
+   * Notes a callback down durably; resolves only after the commit. An unknown action is
+   * acknowledged without any work (platforms add action codes over time).
+   */
+  async receive(callback: IncomingCallback): Promise<IntakeOutcome> {
+    if (!callback.known) {
+      this.logger.log(
+        `ignored unknown ${callback.platform} action ${callback.action} for ${callback.envelopeId}`,
+      );
+      return 'ignored';
+    }
+    await this.withDeadline(
+      this.writer.note({
+        platform: callback.platform,
+        envelopeId: callback.envelopeId,
+        action: callback.action,
+        createsWork: callback.createsWork,
+        request: callback.request,
+      }),
+    );
+    return 'noted';
+  }
+
+  // The platform must hear back within seconds; past the deadline it gets a 503 and retries.
+  private withDeadline<T>(work: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new DatabaseUnavailableError('the database did not confirm the note in time')),
+        this.config.INTAKE_TIMEOUT_MS,
+      );
+    });
+    work.catch(() => undefined); // a late failure after the deadline is already answered
+    return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+  }
+}

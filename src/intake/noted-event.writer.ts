@@ -1,0 +1,103 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+
+export interface CallbackNote {
+  platform: string;
+  envelopeId: string;
+  action: string;
+  /** Ensure a transfer (the archive work item) exists for this envelope. */
+  createsWork: boolean;
+  request: Record<string, unknown>;
+}
+
+interface Waiter {
+  note: CallbackNote;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+const MAX_BATCH = 500;
+
+// One statement, so the noted event and the transfer commit together. Counts are pre-aggregated
+// per key because one INSERT ... ON CONFLICT DO UPDATE may not touch a row twice. A transfer that
+// is waiting for an early callback's envelope to finish becomes due at once.
+const NOTE_SQL = `
+WITH input AS (
+  SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::int[], $5::jsonb[])
+    AS t(platform, envelope_id, action, n, request)
+), noted AS (
+  INSERT INTO noted_events AS ne (platform, envelope_id, action, received_count, request)
+  SELECT platform, envelope_id, action, n, request FROM input
+  ON CONFLICT ON CONSTRAINT uq_noted_events_key DO UPDATE
+    SET received_count = ne.received_count + EXCLUDED.received_count, last_received_at = now()
+  RETURNING 1
+), work AS (
+  INSERT INTO transfers AS tr (platform, envelope_id)
+  SELECT * FROM unnest($6::text[], $7::uuid[])
+  ON CONFLICT ON CONSTRAINT uq_transfers_envelope DO UPDATE
+    SET next_attempt_at = now(), updated_at = now()
+    WHERE tr.state = 'waiting'
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM noted)::int AS noted, (SELECT count(*) FROM work)::int AS work`;
+
+/**
+ * Writes callback notes durably. Callbacks that arrive while a write is in flight are committed
+ * together in the next statement (group commit); each caller is answered only after the commit
+ * that holds its note.
+ */
+@Injectable()
+export class NotedEventWriter {
+  private queue: Waiter[] = [];
+  private flushing = false;
+
+  constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
+
+  note(note: CallbackNote): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ note, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, MAX_BATCH);
+        try {
+          await this.write(batch.map((w) => w.note));
+          for (const w of batch) w.resolve();
+        } catch (error) {
+          for (const w of batch) w.reject(error);
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async write(notes: CallbackNote[]): Promise<void> {
+    const events = new Map<string, { note: CallbackNote; n: number }>();
+    const work = new Map<string, CallbackNote>();
+    for (const note of notes) {
+      const key = `${note.platform}|${note.envelopeId}|${note.action}`;
+      const seen = events.get(key);
+      if (seen) seen.n += 1;
+      else events.set(key, { note, n: 1 });
+      if (note.createsWork) work.set(`${note.platform}|${note.envelopeId}`, note);
+    }
+    // A stable order keeps concurrent writers (other replicas) from deadlocking on each other.
+    const ev = [...events.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v);
+    const wk = [...work.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v);
+    await this.dataSource.query(NOTE_SQL, [
+      ev.map((e) => e.note.platform),
+      ev.map((e) => e.note.envelopeId),
+      ev.map((e) => e.note.action),
+      ev.map((e) => e.n),
+      ev.map((e) => JSON.stringify(e.note.request)),
+      wk.map((w) => w.platform),
+      wk.map((w) => w.envelopeId),
+    ]);
+  }
+}

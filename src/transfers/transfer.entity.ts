@@ -1,0 +1,73 @@
+import { Column, Entity, Index, PrimaryGeneratedColumn, Unique } from 'typeorm';
+import type { TransferState } from './transfer-state';
+
+@Entity({ name: 'transfers' })
+@Unique('uq_transfers_envelope', ['platform', 'envelopeId'])
+@Index('ix_transfers_state', ['state', 'updatedAt'])
+export class Transfer {
+  @PrimaryGeneratedColumn('uuid')
+  id!: string;
+
+  @Column({ type: 'text' })
+  platform!: string;
+
+  @Column({ name: 'envelope_id', type: 'uuid' })
+  envelopeId!: string;
+
+  @Column({ type: 'text', default: 'pending' })
+  state!: TransferState;
+
+  /** Short machine-readable reason for the current state (e.g. never_finished, corrupt_pdf). */
+  @Column({ type: 'text', nullable: true })
+  cause!: string | null;
+
+  @Column({ type: 'integer', default: 0 })
+  attempts!: number;
+
+  @Column({ name: 'next_attempt_at', type: 'timestamptz', default: () => 'now()' })
+  nextAttemptAt!: Date;
+
+  @Column({ name: 'lease_owner', type: 'text', nullable: true })
+  leaseOwner!: string | null;
+
+  @Column({ name: 'lease_expires_at', type: 'timestamptz', nullable: true })
+  leaseExpiresAt!: Date | null;
+
+  @Column({ name: 'claim_token', type: 'uuid', nullable: true })
+  claimToken!: string | null;
+
+  @Column({ name: 'last_error', type: 'text', nullable: true })
+  lastError!: string | null;
+
+  @Column({ name: 'last_error_class', type: 'text', nullable: true })
+  lastErrorClass!: string | null;
+
+  /** The platform's status when last checked (Active, Completed, ...). */
+  @Column({ name: 'envelope_status', type: 'text', nullable: true })
+  envelopeStatus!: string | null;
+
+  @Column({ name: 'sender_email', type: 'text', nullable: true })
+  senderEmail!: string | null;
+
+  @Column({ name: 'platform_deleted_at', type: 'timestamptz', nullable: true })
+  platformDeletedAt!: Date | null;
+
+  @Column({ name: 'archived_at', type: 'timestamptz', nullable: true })
+  archivedAt!: Date | null;
+
+  @Column({ name: 'finished_at', type: 'timestamptz', nullable: true })
+  finishedAt!: Date | null;
+
+  @Column({ name: 'dismissed_reason', type: 'text', nullable: true })
+  dismissedReason!: string | null;
+
+  /** Bumped on every state change; mail is sent at most once per value. */
+  @Column({ name: 'state_version', type: 'integer', default: 0 })
+  stateVersion!: number;
+
+  @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
+  createdAt!: Date;
+
+  @Column({ name: 'updated_at', type: 'timestamptz', default: () => 'now()' })
+  updatedAt!: Date;
+}
