@@ -3,6 +3,8 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { LoggerService } from '@nestjs/common';
 import { AppModule } from './app.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
+import { registerCallbackMetrics } from './metrics/callback-metrics.hook';
+import { MetricsService } from './metrics/metrics.service';
 import type { AppConfig } from './config/app-config';
 
 /** Request bodies are never needed beyond small JSON; anything larger is refused with 413. */
@@ -24,6 +26,7 @@ export async function createApp(
     bufferLogs: false,
   });
   app.useGlobalFilters(new AllExceptionsFilter());
+  registerCallbackMetrics(adapter.getInstance(), app.get(MetricsService));
   app.enableShutdownHooks();
   return app;
 }

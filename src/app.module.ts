@@ -1,16 +1,31 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
+import { AdminModule } from './admin/admin.module';
 import type { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
+import { ConsentModule } from './consent/consent.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { IntakeModule } from './intake/intake.module';
+import { MetricsModule } from './metrics/metrics.module';
+import { TransfersModule } from './transfers/transfers.module';
 
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, IntakeModule, HealthModule.forRoot()],
+      imports: [
+        ConfigModule.forRoot(config),
+        ScheduleModule.forRoot(),
+        DatabaseModule,
+        MetricsModule,
+        IntakeModule,
+        TransfersModule,
+        ConsentModule,
+        AdminModule,
+        HealthModule,
+      ],
     };
   }
 }

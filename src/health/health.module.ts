@@ -1,24 +1,12 @@
-import { Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { Module } from '@nestjs/common';
+import { NotificationsModule } from '../notifications/notifications.module';
+import { StorageModule } from '../storage/storage.module';
 import { HealthController } from './health.controller';
-import { HealthService, READINESS_CHECKS } from './health.service';
+import { HealthService } from './health.service';
 
-@Module({})
-export class HealthModule {
-  /** `checks` are providers of ReadinessCheck[] (by token) contributed by other modules. */
-  static forRoot(
-    checkTokens: (string | symbol)[] = [],
-    imports: DynamicModule['imports'] = [],
-  ): DynamicModule {
-    const provider: Provider = {
-      provide: READINESS_CHECKS,
-      inject: checkTokens,
-      useFactory: (...checks: unknown[]) => checks.map((c) => (Array.isArray(c) ? c : [c])),
-    };
-    return {
-      module: HealthModule,
-      imports,
-      controllers: [HealthController],
-      providers: [HealthService, provider],
-    };
-  }
-}
+@Module({
+  imports: [StorageModule, NotificationsModule],
+  controllers: [HealthController],
+  providers: [HealthService],
+})
+export class HealthModule {}

@@ -21,4 +21,10 @@ export const LEASED_STATES: readonly TransferState[] = ['checking', 'archiving']
 /** States that end the work item. */
 export const FINAL_STATES: readonly TransferState[] = ['done', 'gone', 'dismissed'];
 /** States an operator may retry. */
-export const RETRYABLE_STATES: readonly TransferState[] = ['failed', 'needs_consent', 'retrying', 'waiting', 'dismissed'];
+export const RETRYABLE_STATES: readonly TransferState[] = [
+  'failed',
+  'needs_consent',
+  'retrying',
+  'waiting',
+  'dismissed',
+];

@@ -1,6 +1,10 @@
 import 'reflect-metadata';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createApp } from '../../src/app.factory';
+import { createRootLogger, PinoLoggerService } from '../../src/common/pino-logger';
 import { loadConfig, type AppConfig } from '../../src/config/app-config';
 import { createTestDatabase, type TestDatabase } from './database';
 
@@ -25,13 +29,19 @@ export async function startTestApp(
   const db = options.db ?? (await createTestDatabase());
   const config = loadConfig({
     NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     DATABASE_URL: db.url,
     CALLBACK_TOKEN: TEST_CALLBACK_TOKEN,
     ARCHIVE_ENABLED: 'false',
+    // Embedded S3 and mail files of a test never land in the project's .data folder.
+    DATA_DIR: mkdtempSync(join(tmpdir(), 'archiver-data-')),
     ...env,
   });
-  const app = await createApp(config, false);
+  // TEST_LOG_LEVEL=debug shows the service's log while a test runs.
+  const app = await createApp(
+    config,
+    process.env.TEST_LOG_LEVEL ? new PinoLoggerService(createRootLogger(config.LOG_LEVEL)) : false,
+  );
   options.customize?.(app);
   await app.listen(0, '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');

@@ -1,0 +1,174 @@
+import { z } from 'zod';
+import { DOCUMENT_KINDS } from '../transfers/transfer-document.entity';
+import { TRANSFER_STATES } from '../transfers/transfer-state';
+
+/**
+ * The shapes the admin API answers with. They document the API (OpenAPI) and type the
+ * services, so the two cannot drift apart.
+ */
+
+const timestamp = z.string().meta({ format: 'date-time' });
+const uuid = z.string().meta({ format: 'uuid' });
+const state = z.enum(TRANSFER_STATES);
+
+export const transferViewSchema = z
+  .object({
+    id: uuid,
+    platform: z.string(),
+    envelopeId: uuid,
+    state,
+    cause: z
+      .string()
+      .nullable()
+      .meta({ description: 'Why the transfer is in its state (e.g. corrupt_pdf).' }),
+    attempts: z
+      .number()
+      .int()
+      .meta({ description: 'Attempts since the transfer was created or last retried by an operator.' }),
+    nextAttemptAt: timestamp.meta({ description: 'When a worker picks it up next (for due states).' }),
+    lastError: z.string().nullable(),
+    lastErrorClass: z.string().nullable(),
+    envelopeStatus: z.string().nullable().meta({ description: "The platform's status when last checked." }),
+    senderEmail: z.string().nullable(),
+    archivedAt: timestamp.nullable(),
+    platformDeletedAt: timestamp.nullable(),
+    finishedAt: timestamp.nullable(),
+    dismissedReason: z.string().nullable(),
+    stateVersion: z.number().int(),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
+  .meta({ id: 'Transfer' });
+export type TransferView = z.output<typeof transferViewSchema>;
+
+export const transferPageSchema = z
+  .object({
+    items: z.array(transferViewSchema),
+    nextCursor: z
+      .string()
+      .nullable()
+      .meta({ description: 'Pass as `cursor` for the next page; null on the last page.' }),
+  })
+  .meta({ id: 'TransferPage' });
+export type TransferPage = z.output<typeof transferPageSchema>;
+
+export const documentViewSchema = z
+  .object({
+    kind: z.enum(DOCUMENT_KINDS),
+    fileName: z.string(),
+    platformFileId: z.string(),
+    s3Key: z.string(),
+    size: z.number().int().nullable(),
+    sha256: z.string().nullable(),
+    verifiedAt: timestamp
+      .nullable()
+      .meta({ description: 'When the copy in the object store was proven; null while not.' }),
+  })
+  .meta({ id: 'TransferDocument' });
+export type DocumentView = z.output<typeof documentViewSchema>;
+
+export const attemptViewSchema = z
+  .object({
+    attempt: z.number().int(),
+    worker: z.string(),
+    startedAt: timestamp,
+    finishedAt: timestamp.nullable(),
+    outcome: z.string().nullable().meta({ description: 'The state the attempt left the transfer in.' }),
+    errorClass: z.string().nullable(),
+    error: z.string().nullable(),
+  })
+  .meta({ id: 'TransferAttempt' });
+export type AttemptView = z.output<typeof attemptViewSchema>;
+
+export const callbackViewSchema = z
+  .object({
+    action: z.string(),
+    receivedCount: z.number().int(),
+    firstReceivedAt: timestamp,
+    lastReceivedAt: timestamp,
+  })
+  .meta({ id: 'ReceivedCallback' });
+export type CallbackView = z.output<typeof callbackViewSchema>;
+
+export const adminActionViewSchema = z
+  .object({
+    actor: z.string(),
+    action: z.string(),
+    at: timestamp,
+    detail: z.record(z.string(), z.unknown()),
+  })
+  .meta({ id: 'AdminAction' });
+export type AdminActionView = z.output<typeof adminActionViewSchema>;
+
+export const TIMELINE_KINDS = [
+  'created',
+  'callback',
+  'attempt',
+  'archived',
+  'platform_deleted',
+  'finished',
+  'admin_action',
+] as const;
+
+export const timelineEntrySchema = z
+  .object({
+    at: timestamp,
+    kind: z.enum(TIMELINE_KINDS),
+    summary: z.string(),
+  })
+  .meta({ id: 'TimelineEntry' });
+export type TimelineEntry = z.output<typeof timelineEntrySchema>;
+
+export const transferDetailSchema = z
+  .object({
+    transfer: transferViewSchema.extend({
+      leaseOwner: z.string().nullable(),
+      leaseExpiresAt: timestamp.nullable(),
+    }),
+    documents: z.array(documentViewSchema),
+    attempts: z.array(attemptViewSchema),
+    callbacks: z.array(callbackViewSchema),
+    adminActions: z.array(adminActionViewSchema),
+    timeline: z.array(timelineEntrySchema).meta({ description: 'Everything above in time order.' }),
+  })
+  .meta({ id: 'TransferDetail' });
+export type TransferDetail = z.output<typeof transferDetailSchema>;
+
+export const bulkRetryResultSchema = z
+  .object({
+    retried: z.number().int(),
+    ids: z.array(uuid),
+    more: z.boolean().meta({ description: 'True when more transfers match than the limit allowed.' }),
+  })
+  .meta({ id: 'BulkRetryResult' });
+export type BulkRetryResult = z.output<typeof bulkRetryResultSchema>;
+
+export const summarySchema = z
+  .object({
+    generatedAt: timestamp,
+    byState: z
+      .record(z.string(), z.number().int())
+      .meta({ description: 'Every state with its count (zeros included).' }),
+    byCause: z.array(z.object({ state, cause: z.string().nullable(), count: z.number().int() })),
+    oldestDue: z
+      .object({ id: uuid, platform: z.string(), envelopeId: uuid, state, dueSince: timestamp })
+      .nullable()
+      .meta({ description: 'The transfer that has waited longest for a worker; null when none is due.' }),
+    lastCallbacks: z.array(z.object({ platform: z.string(), lastReceivedAt: timestamp })),
+    mail: z.object({ pending: z.number().int(), failed: z.number().int() }),
+  })
+  .meta({ id: 'Summary' });
+export type Summary = z.output<typeof summarySchema>;
+
+export const errorSchema = z
+  .object({
+    statusCode: z.number().int(),
+    error: z.string(),
+    message: z
+      .string()
+      .meta({ description: 'What was wrong; for a 400, each problem starts with the field name.' }),
+  })
+  .meta({ id: 'Error' });
+
+/** The OpenAPI security scheme name for the admin bearer token. */
+export const ADMIN_BEARER_SCHEME = 'admin-token';

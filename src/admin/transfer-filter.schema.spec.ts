@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { bulkRetryBodySchema, dismissBodySchema, transferListQuerySchema } from './transfer-filter.schema';
+import { transferFilterConditions } from './transfer-filter.sql';
+
+describe('transfer filter parsing', () => {
+  it('reads repeated and comma-separated lists, maps the cause none to "no cause", lowercases the envelope prefix', () => {
+    const parsed = transferListQuerySchema.parse({
+      state: ['failed', 'retrying,waiting'],
+      cause: 'corrupt_pdf,none',
+      q: 'ABCDEF',
+      limit: '20',
+    });
+    assert.deepEqual(parsed.filter.states, ['failed', 'retrying', 'waiting']);
+    assert.deepEqual(parsed.filter.causes, ['corrupt_pdf', null]);
+    assert.equal(parsed.filter.envelopePrefix, 'abcdef');
+    assert.equal(parsed.limit, 20);
+    assert.equal(parsed.filter.dateField, 'created');
+  });
+
+  it('defaults the page size to 50 and the bulk limit to 100', () => {
+    assert.equal(transferListQuerySchema.parse({}).limit, 50);
+    assert.equal(bulkRetryBodySchema.parse({ state: 'failed' }).limit, 100);
+  });
+
+  it('lets a bulk retry name dismissed transfers but not done ones, and requires a state or a cause', () => {
+    assert.deepEqual(bulkRetryBodySchema.parse({ state: ['dismissed'] }).filter.states, ['dismissed']);
+    assert.equal(bulkRetryBodySchema.safeParse({ state: ['done'] }).success, false);
+    assert.equal(bulkRetryBodySchema.safeParse({ cause: 'no_token' }).success, true);
+    assert.equal(bulkRetryBodySchema.safeParse({ sender: 'a@b.c' }).success, false);
+  });
+
+  it('trims the dismiss reason before checking its length', () => {
+    assert.equal(dismissBodySchema.parse({ reason: '  ok then  ' }).reason, 'ok then');
+    assert.equal(dismissBodySchema.safeParse({ reason: '  ab  ' }).success, false);
+  });
+});
+
+describe('transfer filter SQL', () => {
+  it('puts every value in a parameter, after the ones already there', () => {
+    const params: unknown[] = ['earlier'];
+    const { filter } = transferListQuerySchema.parse({
+      state: 'failed',
+      cause: 'none',
+      sender: "o'brien@example.com",
+      platform: 'esignanywhere',
+      from: '2025-01-01',
+      dateField: 'updated',
+      q: 'abc',
+    });
+    const conditions = transferFilterConditions(filter, params);
+    assert.deepEqual(conditions, [
+      't.state = ANY($2::text[])',
+      '(t.cause IS NULL)',
+      'lower(t.sender_email) = lower($3)',
+      't.platform = $4',
+      't.updated_at >= $5::timestamptz',
+      't.envelope_id::text LIKE $6',
+    ]);
+    assert.deepEqual(params, [
+      'earlier',
+      ['failed'],
+      "o'brien@example.com",
+      'esignanywhere',
+      new Date('2025-01-01T00:00:00Z'),
+      'abc%',
+    ]);
+  });
+
+  it('compares a whole envelope id for equality', () => {
+    const params: unknown[] = [];
+    const { filter } = transferListQuerySchema.parse({ q: '6F1C7E0A-2B3D-4E5F-8A9B-0C1D2E3F4A5B' });
+    assert.deepEqual(transferFilterConditions(filter, params), ['t.envelope_id = $1::uuid']);
+    assert.deepEqual(params, ['6f1c7e0a-2b3d-4e5f-8a9b-0c1d2e3f4a5b']);
+  });
+});

@@ -1,0 +1,199 @@
+import { z } from 'zod';
+import { RETRYABLE_STATES, TRANSFER_STATES, type TransferState } from '../transfers/transfer-state';
+import { decodeCursor, type TransferCursor } from './transfer-cursor';
+
+/** Which transfers an operator means: every field narrows the set; empty lists mean "any". */
+export interface TransferFilter {
+  states: TransferState[];
+  /** `null` stands for "no cause recorded" (e.g. transient retries). */
+  causes: (string | null)[];
+  sender?: string;
+  platform?: string;
+  dateField: 'created' | 'updated';
+  from?: Date;
+  to?: Date;
+  envelopePrefix?: string;
+}
+
+/** The cause filter value that matches transfers without a cause. */
+export const NO_CAUSE = 'none';
+
+export const LIST_LIMIT = { default: 50, max: 200 } as const;
+export const BULK_RETRY_LIMIT = { default: 100, max: 500 } as const;
+export const DISMISS_REASON = { min: 3, max: 500 } as const;
+
+/** One value, a repeated parameter (`?state=a&state=b`) or a comma-separated list (`?state=a,b`). */
+const list = <T extends z.ZodType<string, string>>(item: T, description: string) =>
+  z
+    .union([z.string(), z.array(z.string()).max(50)])
+    .transform((v) =>
+      (Array.isArray(v) ? v : [v])
+        .flatMap((s) => s.split(','))
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0),
+    )
+    .pipe(z.array(item).min(1, { error: 'must name at least one value' }))
+    .meta({ description });
+
+const state = z.enum(TRANSFER_STATES, {
+  error: (issue) => `${JSON.stringify(issue.input)} is not a state (${TRANSFER_STATES.join(', ')})`,
+});
+
+const cause = z
+  .string()
+  .regex(/^[a-z0-9_]{1,64}$/, { error: 'must be a cause code such as corrupt_pdf, or none' });
+
+const instant = z
+  .union([z.iso.datetime({ offset: true }), z.iso.date()], {
+    error: 'must be an ISO 8601 date or date-time, e.g. 2026-01-31 or 2026-01-31T08:00:00Z',
+  })
+  .transform((s) => new Date(s));
+
+const filterFields = {
+  state: list(
+    state,
+    `Transfer states (${TRANSFER_STATES.join(', ')}); repeat or comma-separate for several.`,
+  ).optional(),
+  cause: list(
+    cause,
+    `Causes such as corrupt_pdf or token_rejected; \`${NO_CAUSE}\` matches transfers without a cause.`,
+  ).optional(),
+  sender: z
+    .string()
+    .trim()
+    .max(320)
+    .regex(/^[^\s@]+@[^\s@]+$/, { error: 'must be an e-mail address' })
+    .optional()
+    .meta({ description: "The sender's e-mail address (case-insensitive, exact)." }),
+  platform: z
+    .string()
+    .regex(/^[a-z0-9_-]{1,64}$/, { error: 'must be a platform name such as esignanywhere' })
+    .optional()
+    .meta({ description: 'The e-signature platform, e.g. esignanywhere.' }),
+  dateField: z
+    .enum(['created', 'updated'], { error: 'must be created or updated' })
+    .default('created')
+    .meta({ description: 'Which timestamp `from` and `to` apply to.' }),
+  from: instant.optional().meta({ description: 'Inclusive lower bound (ISO 8601).' }),
+  to: instant.optional().meta({ description: 'Exclusive upper bound (ISO 8601).' }),
+  q: z
+    .string()
+    .regex(/^[0-9A-Fa-f-]{1,36}$/, { error: 'must be the start of an envelope id (hex digits and dashes)' })
+    .optional()
+    .meta({ description: 'Envelope id, or its first characters.' }),
+};
+
+const filterObject = z.object(filterFields);
+type FilterInput = z.output<typeof filterObject>;
+
+function checkRange(value: { from?: Date; to?: Date }, ctx: z.RefinementCtx): void {
+  if (value.from && value.to && value.from >= value.to) {
+    ctx.addIssue({ code: 'custom', path: ['to'], message: 'must be later than from' });
+  }
+}
+
+function toFilter(input: FilterInput): TransferFilter {
+  return {
+    states: input.state ?? [],
+    causes: [...new Set(input.cause ?? [])].map((c) => (c === NO_CAUSE ? null : c)),
+    sender: input.sender,
+    platform: input.platform,
+    dateField: input.dateField,
+    from: input.from,
+    to: input.to,
+    envelopePrefix: input.q?.toLowerCase(),
+  };
+}
+
+const cursor = z
+  .string()
+  .max(200)
+  .transform((value, ctx) => {
+    const decoded = decodeCursor(value);
+    if (!decoded) {
+      ctx.addIssue({ code: 'custom', message: 'is not a cursor returned by this API' });
+      return z.NEVER;
+    }
+    return decoded;
+  })
+  .meta({ description: 'The `nextCursor` of the previous page.' });
+
+export interface TransferListQuery {
+  filter: TransferFilter;
+  limit: number;
+  cursor?: TransferCursor;
+}
+
+/** `GET /admin/transfers` query parameters. */
+export const transferListQuerySchema = z
+  .strictObject({
+    ...filterFields,
+    limit: z.coerce
+      .number({ error: 'must be a whole number' })
+      .int({ error: 'must be a whole number' })
+      .min(1, { error: 'must be at least 1' })
+      .max(LIST_LIMIT.max, { error: `must be at most ${LIST_LIMIT.max}` })
+      .default(LIST_LIMIT.default)
+      .meta({ description: `Page size (default ${LIST_LIMIT.default}, at most ${LIST_LIMIT.max}).` }),
+    cursor: cursor.optional(),
+  })
+  .superRefine(checkRange)
+  .transform(({ limit, cursor, ...rest }): TransferListQuery => ({ filter: toFilter(rest), limit, cursor }));
+
+export interface BulkRetryRequest {
+  filter: TransferFilter;
+  limit: number;
+}
+
+/** `POST /admin/transfers/retry` body: the list's filter, which must name a state or a cause. */
+export const bulkRetryBodySchema = z
+  .strictObject(
+    {
+      ...filterFields,
+      limit: z
+        .number({ error: 'must be a whole number' })
+        .int({ error: 'must be a whole number' })
+        .min(1, { error: 'must be at least 1' })
+        .max(BULK_RETRY_LIMIT.max, { error: `must be at most ${BULK_RETRY_LIMIT.max}` })
+        .default(BULK_RETRY_LIMIT.default)
+        .meta({
+          description: `How many transfers to retry at most (default ${BULK_RETRY_LIMIT.default}, at most ${BULK_RETRY_LIMIT.max}).`,
+        }),
+    },
+    { error: 'must be a JSON object' },
+  )
+  .superRefine((value, ctx) => {
+    checkRange(value, ctx);
+    if (!value.state && !value.cause) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['state'],
+        message: 'state or cause is required for a bulk retry',
+      });
+    }
+    const notRetryable = (value.state ?? []).filter((s) => !RETRYABLE_STATES.includes(s));
+    if (notRetryable.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['state'],
+        message: `${notRetryable.join(', ')} cannot be retried (only ${RETRYABLE_STATES.join(', ')})`,
+      });
+    }
+  })
+  .transform(({ limit, ...rest }): BulkRetryRequest => ({ filter: toFilter(rest), limit }));
+
+/** `POST /admin/transfers/:id/dismiss` body. */
+export const dismissBodySchema = z.strictObject(
+  {
+    reason: z
+      .string({ error: 'is required' })
+      .trim()
+      .min(DISMISS_REASON.min, { error: `must be at least ${DISMISS_REASON.min} characters` })
+      .max(DISMISS_REASON.max, { error: `must be at most ${DISMISS_REASON.max} characters` })
+      .meta({ description: 'Why nobody should retry this transfer; kept with it and in the audit log.' }),
+  },
+  { error: 'must be a JSON object with a reason' },
+);
+
+/** A transfer id in the path. */
+export const transferIdSchema = z.guid({ error: 'must be a UUID' }).transform((id) => id.toLowerCase());

@@ -1,0 +1,50 @@
+/**
+ * How a call to an e-signature platform failed, in the terms the archive pipeline acts on:
+ * - UNAUTHORIZED: the sender's token was refused (401/403); pause until the sender grants access again.
+ * - NOT_FOUND: the object does not exist (any more) for this token (404 or the platform's "missing" error).
+ * - RATE_LIMITED: the platform asked us to slow down (429); `retryAfterMs` says for how long when it told us.
+ * - TRANSIENT: worth retrying later: 5xx, timeouts, connection resets, truncated bodies.
+ * - PROTOCOL: the platform answered something we do not understand (bad JSON, changed shape, unexpected
+ *   status) or we were asked to send something the protocol does not allow (an invalid id); needs a person.
+ */
+export type PlatformErrorCode = 'UNAUTHORIZED' | 'NOT_FOUND' | 'RATE_LIMITED' | 'TRANSIENT' | 'PROTOCOL';
+
+export const PLATFORM_ERROR_CODES: readonly PlatformErrorCode[] = [
+  'UNAUTHORIZED',
+  'NOT_FOUND',
+  'RATE_LIMITED',
+  'TRANSIENT',
+  'PROTOCOL',
+];
+
+export interface PlatformErrorOptions {
+  cause?: unknown;
+  retryAfterMs?: number;
+  status?: number;
+}
+
+/** Messages never carry tokens, secrets or authorization codes: they end up in logs and in ops mail. */
+export class PlatformError extends Error {
+  readonly retryAfterMs?: number;
+  readonly status?: number;
+
+  constructor(
+    message: string,
+    readonly code: PlatformErrorCode,
+    options: PlatformErrorOptions = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'PlatformError';
+    if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
+    if (options.status !== undefined) this.status = options.status;
+  }
+
+  /** Whether waiting and asking again can help (the caller still decides how long to wait). */
+  get retryable(): boolean {
+    return this.code === 'TRANSIENT' || this.code === 'RATE_LIMITED';
+  }
+}
+
+export function isPlatformError(value: unknown): value is PlatformError {
+  return value instanceof PlatformError;
+}

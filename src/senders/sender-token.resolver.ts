@@ -1,0 +1,99 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { ESIGNANYWHERE } from '../intake/esignanywhere-callback.parser';
+import { SenderRepository, type SenderRecord } from './sender.repository';
+import { TokenCipher, TokenCipherError } from './token-cipher';
+
+export interface SenderRef {
+  senderId: string;
+  platformUserId: string;
+  email: string | null;
+}
+
+export type TokenResolution =
+  | { kind: 'token'; token: string; sender: SenderRef | null }
+  | { kind: 'needs_consent'; sender: SenderRef }
+  | { kind: 'none' };
+
+export type SenderTokenResolution =
+  | { kind: 'token'; token: string; sender: SenderRef }
+  | { kind: 'needs_consent'; sender: SenderRef }
+  | { kind: 'unknown' };
+
+/**
+ * Which token acts for an envelope: the sender's own (noted on the before-send page), else the
+ * configured fallback token, but only where no sender is known.
+ *
+ * A stored token that cannot be opened (its key left TOKEN_ENCRYPTION_KEYS, or the row was altered)
+ * is an operator's problem, not the sender's: it throws a `TokenCipherError` naming the sender and key
+ * id, so the transfer retries and reaches ops instead of mailing senders to grant access again.
+ */
+@Injectable()
+export class SenderTokenResolver {
+  constructor(
+    @Inject(DataSource) private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly cipher: TokenCipher,
+    private readonly senders: SenderRepository,
+  ) {}
+
+  async resolve(platform: string, envelopeId: string): Promise<TokenResolution> {
+    const rows: SenderRecord[] = await this.dataSource.query(
+      `SELECT s.id, s.platform, s.platform_user_id AS "platformUserId", s.organization_id AS "organizationId",
+              s.email, s.token_ciphertext AS "tokenCiphertext", s.token_key_id AS "tokenKeyId",
+              s.consent_state AS "consentState"
+         FROM envelope_senders es JOIN senders s ON s.id = es.sender_id
+        WHERE es.platform = $1 AND es.envelope_id = $2`,
+      [platform, envelopeId],
+    );
+    const row = rows[0];
+    if (row) return this.open(row);
+    if (platform === ESIGNANYWHERE && this.config.ESAW_API_TOKEN) {
+      return { kind: 'token', token: this.config.ESAW_API_TOKEN, sender: null };
+    }
+    return { kind: 'none' };
+  }
+
+  /** The token of a sender by platform user id (the before-send page and re-consent). */
+  async resolveSender(platform: string, platformUserId: string): Promise<SenderTokenResolution> {
+    const row = await this.senders.findByPlatformUser(platform, platformUserId);
+    return row ? this.open(row) : { kind: 'unknown' };
+  }
+
+  /**
+   * The platform refused the sender's token: it is unusable until the sender consents again. Pass the
+   * transaction's manager to make it part of the transfer's state change.
+   */
+  async markRejected(senderId: string, manager?: EntityManager): Promise<void> {
+    await this.senders.markRejected(senderId, manager);
+  }
+
+  private open(
+    row: SenderRecord,
+  ): { kind: 'token'; token: string; sender: SenderRef } | { kind: 'needs_consent'; sender: SenderRef } {
+    const sender: SenderRef = { senderId: row.id, platformUserId: row.platformUserId, email: row.email };
+    if (
+      row.consentState !== 'granted' ||
+      !row.tokenCiphertext ||
+      !row.tokenKeyId ||
+      !this.cipher.configured
+    ) {
+      return { kind: 'needs_consent', sender };
+    }
+    try {
+      return {
+        kind: 'token',
+        token: this.cipher.decrypt({ keyId: row.tokenKeyId, blob: row.tokenCiphertext }, row.id),
+        sender,
+      };
+    } catch (error) {
+      if (!(error instanceof TokenCipherError)) throw error;
+      throw new TokenCipherError(
+        `the stored API token of sender ${row.platformUserId} (row ${row.id}) cannot be opened: ${error.message}; ` +
+          `restore key ${row.tokenKeyId} to TOKEN_ENCRYPTION_KEYS, or have the sender grant access again`,
+        error.code,
+      );
+    }
+  }
+}

@@ -1,0 +1,174 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import type { ConsentState } from './sender.entity';
+
+// TypeORM answers `UPDATE|DELETE ... RETURNING` with `[rows, count]` but SELECT and INSERT with `rows`;
+// every statement here that returns rows from an UPDATE wraps it in a CTE, so all answers are rows.
+
+/** A sender row as the token code needs it; the ciphertext is never decrypted here. */
+export interface SenderRecord {
+  id: string;
+  platform: string;
+  platformUserId: string;
+  organizationId: string | null;
+  email: string | null;
+  tokenCiphertext: Buffer | null;
+  tokenKeyId: string | null;
+  consentState: ConsentState;
+}
+
+const SENDER_COLUMNS = `id, platform, platform_user_id AS "platformUserId", organization_id AS "organizationId",
+  email, token_ciphertext AS "tokenCiphertext", token_key_id AS "tokenKeyId", consent_state AS "consentState"`;
+
+/** Queries on `senders` and `envelope_senders`. Plaintext tokens never pass through here. */
+@Injectable()
+export class SenderRepository {
+  constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
+
+  async findByPlatformUser(platform: string, platformUserId: string): Promise<SenderRecord | null> {
+    const rows: SenderRecord[] = await this.dataSource.query(
+      `SELECT ${SENDER_COLUMNS} FROM senders WHERE platform = $1 AND platform_user_id = $2`,
+      [platform, platformUserId],
+    );
+    return rows[0] ?? null;
+  }
+
+  async findById(senderId: string): Promise<SenderRecord | null> {
+    const rows: SenderRecord[] = await this.dataSource.query(
+      `SELECT ${SENDER_COLUMNS} FROM senders WHERE id = $1`,
+      [senderId],
+    );
+    return rows[0] ?? null;
+  }
+
+  /**
+   * The sender's row, created (without a token, consent `none`) when missing; its id is the context the
+   * token is sealed under and what envelope notes point to.
+   */
+  async upsert(
+    platform: string,
+    platformUserId: string,
+    organizationId: string | null,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<string> {
+    const rows: { id: string }[] = await manager.query(
+      `INSERT INTO senders (platform, platform_user_id, organization_id) VALUES ($1, $2, $3)
+       ON CONFLICT (platform, platform_user_id) DO UPDATE
+         SET organization_id = coalesce(EXCLUDED.organization_id, senders.organization_id), updated_at = now()
+       RETURNING id`,
+      [platform, platformUserId, organizationId],
+    );
+    return rows[0].id;
+  }
+
+  async saveGrant(
+    senderId: string,
+    sealed: { keyId: string; blob: Buffer },
+    manager: EntityManager,
+  ): Promise<void> {
+    await manager.query(
+      `UPDATE senders
+          SET token_ciphertext = $2, token_key_id = $3, consent_state = 'granted', consented_at = now(),
+              token_rejected_at = NULL, updated_at = now()
+        WHERE id = $1`,
+      [senderId, sealed.blob, sealed.keyId],
+    );
+  }
+
+  /** The platform refused the sender's token: it stays stored but is not used until a new grant. */
+  async markRejected(senderId: string, manager: EntityManager = this.dataSource.manager): Promise<void> {
+    await manager.query(
+      `UPDATE senders SET consent_state = 'rejected', token_rejected_at = now(), updated_at = now() WHERE id = $1`,
+      [senderId],
+    );
+  }
+
+  /**
+   * Transfers of this sender's envelopes that were paused for consent become due again: those still to
+   * be copied go back to `pending`; those already archived, which only wait for the platform delete,
+   * to `archived`. Returns how many moved.
+   */
+  async resumeAwaitingConsent(platform: string, senderId: string, manager: EntityManager): Promise<number> {
+    const rows: { n: number }[] = await manager.query(
+      `WITH resumed AS (
+         UPDATE transfers
+            SET state = CASE WHEN archived_at IS NOT NULL THEN 'archived' ELSE 'pending' END,
+                next_attempt_at = now(), cause = NULL, state_version = state_version + 1, updated_at = now()
+          WHERE state = 'needs_consent' AND platform = $1
+            AND envelope_id IN (SELECT envelope_id FROM envelope_senders WHERE platform = $1 AND sender_id = $2)
+          RETURNING 1
+       )
+       SELECT count(*)::int AS n FROM resumed`,
+      [platform, senderId],
+    );
+    return rows[0].n;
+  }
+
+  /**
+   * Envelopes of this sender that should still exist on the platform (their transfer is not finished
+   * and we have not deleted them), most recently active first: what a new token must be able to see.
+   */
+  async liveEnvelopes(platform: string, senderId: string, limit: number): Promise<string[]> {
+    const rows: { envelopeId: string }[] = await this.dataSource.query(
+      `SELECT es.envelope_id AS "envelopeId"
+         FROM envelope_senders es
+         JOIN transfers t ON t.platform = es.platform AND t.envelope_id = es.envelope_id
+        WHERE es.platform = $1 AND es.sender_id = $2
+          AND t.platform_deleted_at IS NULL AND t.state NOT IN ('done', 'gone', 'dismissed')
+        ORDER BY t.updated_at DESC
+        LIMIT $3`,
+      [platform, senderId, limit],
+    );
+    return rows.map((r) => r.envelopeId);
+  }
+
+  /**
+   * Notes, before the draft is sent, that this sender is sending it, keyed by the draft id: if the
+   * platform keeps the id for the envelope, or our answer is lost after the send, the note is what
+   * is left. An existing note is never overwritten here: only a successful send proves who sent it.
+   */
+  async noteDraft(platform: string, draftId: string, senderId: string): Promise<boolean> {
+    const draft = draftId.toLowerCase();
+    const rows: unknown[] = await this.dataSource.query(
+      `INSERT INTO envelope_senders (platform, envelope_id, sender_id, draft_id) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (platform, envelope_id) DO NOTHING
+       RETURNING 1`,
+      [platform, draft, senderId, draft],
+    );
+    return rows.length === 1;
+  }
+
+  /** Withdraws a draft note made by `noteDraft` once the platform has said the draft was not sent. */
+  async forgetDraftNote(platform: string, draftId: string, senderId: string): Promise<void> {
+    const draft = draftId.toLowerCase();
+    await this.dataSource.query(
+      `DELETE FROM envelope_senders WHERE platform = $1 AND envelope_id = $2 AND draft_id = $3 AND sender_id = $4`,
+      [platform, draft, draft, senderId],
+    );
+  }
+
+  /** Notes the envelope a draft became, against the sender whose token sent it; the draft note goes. */
+  async noteSentEnvelope(
+    platform: string,
+    envelopeId: string,
+    senderId: string,
+    draftId: string,
+  ): Promise<void> {
+    const envelope = envelopeId.toLowerCase();
+    const draft = draftId.toLowerCase();
+    await this.dataSource.transaction(async (manager) => {
+      await manager.query(
+        `INSERT INTO envelope_senders (platform, envelope_id, sender_id, draft_id) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (platform, envelope_id) DO UPDATE
+           SET sender_id = EXCLUDED.sender_id, draft_id = EXCLUDED.draft_id, noted_at = now()`,
+        [platform, envelope, senderId, draft],
+      );
+      if (envelope !== draft) {
+        await manager.query(
+          `DELETE FROM envelope_senders WHERE platform = $1 AND envelope_id = $2 AND draft_id = $3`,
+          [platform, draft, draft],
+        );
+      }
+    });
+  }
+}

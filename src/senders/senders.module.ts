@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { SenderGrantService } from './sender-grant.service';
+import { SenderTokenResolver } from './sender-token.resolver';
+import { SenderRepository } from './sender.repository';
+import { TokenCipher } from './token-cipher';
+
+@Module({
+  providers: [TokenCipher, SenderRepository, SenderTokenResolver, SenderGrantService],
+  exports: [TokenCipher, SenderRepository, SenderTokenResolver, SenderGrantService],
+})
+export class SendersModule {}

@@ -1,0 +1,113 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { ArchiveService } from './archive.service';
+import { TransferClaimRepository, type ClaimedTransfer } from './transfer-claim.repository';
+import { workerName } from './worker-identity';
+
+const SHUTDOWN_GRACE_MS = 15_000;
+
+/**
+ * The scheduled job: on every tick, claim as many due transfers as there are free slots
+ * (ARCHIVE_CONCURRENCY) and run each through the archive pipeline under a heartbeat lease.
+ */
+@Injectable()
+export class ArchiveJob implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(ArchiveJob.name);
+  readonly worker = workerName();
+  private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  private ticking = false;
+  private stopping = false;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly scheduler: SchedulerRegistry,
+    private readonly claims: TransferClaimRepository,
+    private readonly archive: ArchiveService,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.config.ARCHIVE_ENABLED) return;
+    this.scheduler.addInterval(
+      'archive',
+      setInterval(() => void this.tick(), this.config.ARCHIVE_POLL_INTERVAL_MS),
+    );
+    this.logger.log(
+      `archive job: every ${this.config.ARCHIVE_POLL_INTERVAL_MS} ms, up to ${this.config.ARCHIVE_CONCURRENCY} at once, as ${this.worker}`,
+    );
+    void this.tick();
+  }
+
+  /** Claims work for the free slots. Safe to call at any time; overlapping calls do nothing. */
+  async tick(): Promise<void> {
+    if (this.ticking || this.stopping) return;
+    this.ticking = true;
+    try {
+      const free = this.config.ARCHIVE_CONCURRENCY - this.running.size;
+      const claimed = await this.claims.claimDue(free, this.worker, this.config.ARCHIVE_LEASE_MS);
+      for (const claim of claimed) this.start(claim);
+    } catch (error) {
+      this.logger.error(`claiming due transfers failed: ${(error as Error).message}`);
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private start(claim: ClaimedTransfer): void {
+    const abort = new AbortController();
+    const heartbeat = setInterval(
+      () => {
+        this.claims.heartbeat(claim, this.config.ARCHIVE_LEASE_MS).then(
+          (held) => {
+            if (!held) abort.abort(new Error('lease lost'));
+          },
+          // The database may be briefly away; the lease still has time left.
+          (error: unknown) =>
+            this.logger.warn(`heartbeat for ${claim.id} failed: ${(error as Error).message}`),
+        );
+      },
+      Math.max(100, Math.floor(this.config.ARCHIVE_LEASE_MS / 3)),
+    );
+    const done = this.archive
+      .run(claim, this.worker, abort.signal)
+      .then(
+        () => undefined,
+        (error: unknown) =>
+          this.logger.error({
+            msg: `archive run failed: ${(error as Error).message}`,
+            transferId: claim.id,
+            envelopeId: claim.envelopeId,
+          }),
+      )
+      .finally(() => {
+        clearInterval(heartbeat);
+        this.running.delete(claim.id);
+        // A slot is free: look for more work now rather than at the next tick.
+        if (!this.stopping) void this.tick();
+      });
+    this.running.set(claim.id, { abort, done });
+  }
+
+  /** Stops claiming, interrupts running transfers (they resume elsewhere) and waits for them. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    if (this.scheduler.doesExist('interval', 'archive')) this.scheduler.deleteInterval('archive');
+    const runs = [...this.running.values()];
+    for (const r of runs) r.abort.abort(new Error('shutting down'));
+    await Promise.race([
+      Promise.allSettled(runs.map((r) => r.done)),
+      new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref()),
+    ]);
+  }
+
+  /** For tests and the demo: how many transfers this process is working on. */
+  get activeCount(): number {
+    return this.running.size;
+  }
+}

@@ -1,0 +1,528 @@
+import { pipeline, type Readable } from 'node:stream';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { queryRows } from '../database/query-rows';
+import { MailOutboxService } from '../notifications/mail-outbox.service';
+import {
+  SIGNING_PLATFORMS,
+  type PlatformEnvelope,
+  type PlatformFile,
+  type SigningPlatform,
+  type SigningPlatforms,
+} from '../platforms/signing-platform';
+import { SenderTokenResolver, type SenderRef } from '../senders/sender-token.resolver';
+import { safeFileName } from '../storage/object-keys';
+import { OBJECT_STORE, type ObjectStore } from '../storage/object-store';
+import { ArchiveError, classifyError } from './archive-error';
+import { MetricsService } from '../metrics/metrics.service';
+import { metadataTags, parseEnvelopeMetadata, type ParsedMetadata } from './envelope-metadata';
+import { PdfSignatureCheck } from './pdf-signature.transform';
+import { decideAfterError, type RetryDecision } from './retry-policy';
+import {
+  TransferClaimRepository,
+  type ClaimedTransfer,
+  type TransitionPatch,
+} from './transfer-claim.repository';
+import type { DocumentKind } from './transfer-document.entity';
+import type { TransferState } from './transfer-state';
+import { WORKER_VERSION } from './worker-identity';
+
+interface DocumentRow {
+  id: string;
+  kind: DocumentKind;
+  platformFileId: string;
+  fileName: string;
+  s3Key: string;
+  size: string | null;
+  sha256: string | null;
+  verifiedAt: Date | null;
+}
+
+/** Tags the service always sets; the rest of S3's ten come from the envelope's metadata. */
+const SYSTEM_TAG_COUNT = 3;
+const FINAL_STATUSES = new Set(['Completed', 'Canceled', 'Rejected', 'Expired']);
+
+/**
+ * Archives one claimed transfer: confirm the envelope on the platform, copy every file to the
+ * object store and prove each copy, write the manifest, then delete the envelope on the platform.
+ * Every step is resumable: what is verified is never copied again, and the delete happens only
+ * after everything is verified.
+ */
+@Injectable()
+export class ArchiveService {
+  private readonly logger = new Logger(ArchiveService.name);
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(DataSource) private readonly dataSource: DataSource,
+    @Inject(SIGNING_PLATFORMS) private readonly platforms: SigningPlatforms,
+    @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+    private readonly claims: TransferClaimRepository,
+    private readonly tokens: SenderTokenResolver,
+    private readonly outbox: MailOutboxService,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  /** Runs the pipeline for a claimed transfer and returns the state it was left in. */
+  async run(claim: ClaimedTransfer, worker: string, signal: AbortSignal): Promise<TransferState> {
+    const log = { transferId: claim.id, envelopeId: claim.envelopeId, platform: claim.platform };
+    const attemptId = await this.startAttempt(claim, worker);
+    let sender: SenderRef | null = null;
+    let outcome: TransferState;
+    let failure: ArchiveError | undefined;
+    try {
+      const platform = this.platforms.get(claim.platform);
+      if (!platform) throw new ArchiveError(`no client for platform ${claim.platform}`, 'INTERNAL');
+      const resolution = await this.tokens.resolve(claim.platform, claim.envelopeId);
+      if (resolution.kind === 'none') {
+        throw new ArchiveError(
+          'no API token is known for this envelope (no sender, no ESAW_API_TOKEN)',
+          'NO_TOKEN',
+        );
+      }
+      sender = resolution.sender;
+      if (resolution.kind === 'needs_consent') {
+        throw new ArchiveError(
+          `sender ${resolution.sender.platformUserId} has not granted API access`,
+          'UNAUTHORIZED',
+        );
+      }
+      outcome = await this.archive(claim, platform, resolution.token, signal, log);
+    } catch (error) {
+      failure = classifyError(error);
+      if (failure.errorClass === 'LEASE_LOST') {
+        this.logger.warn({ msg: 'lease lost; another worker continues this transfer', ...log });
+        await this.finishAttempt(attemptId, 'lease_lost', failure);
+        return 'checking';
+      }
+      outcome = await this.handleFailure(claim, failure, sender, log);
+    }
+    await this.finishAttempt(attemptId, outcome, failure);
+    this.metrics.attemptFinished(outcome, failure?.errorClass);
+    return outcome;
+  }
+
+  private async archive(
+    claim: ClaimedTransfer,
+    platform: SigningPlatform,
+    token: string,
+    signal: AbortSignal,
+    log: Record<string, string>,
+  ): Promise<TransferState> {
+    if (!claim.archivedAt) {
+      const envelope = await platform.getEnvelope(token, claim.envelopeId, signal);
+      const senderEmail = envelope.sender.email ?? null;
+      if (!FINAL_STATUSES.has(envelope.status)) return this.waitForFinish(claim, envelope, senderEmail, log);
+
+      await this.claims.transition(claim, {
+        state: 'archiving',
+        envelopeStatus: envelope.status,
+        senderEmail,
+      });
+      this.logger.log({ msg: `envelope is ${envelope.status}; archiving`, ...log });
+      const metadata = parseEnvelopeMetadata(await platform.getMetadata(token, claim.envelopeId, signal));
+      if (metadata.problem) this.logger.warn({ msg: `metadata: ${metadata.problem}`, ...log });
+      const files = this.selectFiles(envelope, await platform.listFiles(token, claim.envelopeId, signal));
+      const documents = await this.planDocuments(claim, files);
+      const tags = this.tagsFor(claim, envelope, metadata);
+
+      for (const doc of documents) {
+        if (doc.verifiedAt) continue; // copied and proven by an earlier attempt
+        signal.throwIfAborted();
+        const file = files.find((f) => f.kind === doc.kind && f.fileId === doc.platformFileId);
+        await this.copyDocument(claim, platform, token, envelope, doc, file?.pdf ?? false, tags, signal, log);
+      }
+      await this.writeManifest(claim, envelope, metadata, tags);
+      await this.claims.transition(claim, { state: 'archiving', archived: true });
+      claim.archivedAt = new Date();
+      this.logger.log({ msg: `all ${documents.length} documents verified in the object store`, ...log });
+    }
+    return this.deleteOnPlatform(claim, platform, token, signal, log);
+  }
+
+  private async waitForFinish(
+    claim: ClaimedTransfer,
+    envelope: PlatformEnvelope,
+    senderEmail: string | null,
+    log: Record<string, string>,
+  ): Promise<TransferState> {
+    const age = Date.now() - claim.createdAt.getTime();
+    if (age >= this.config.ARCHIVE_ACTIVE_WINDOW) {
+      throw new ArchiveError(
+        `the envelope is still ${envelope.status} ${Math.round(age / 3_600_000)} h after its callback`,
+        'NEVER_FINISHED',
+      );
+    }
+    // Re-check with backoff: soon at first (post-processing takes a moment), then more rarely.
+    const delay = Math.min(
+      this.config.RETRY_BASE_DELAY_MS * 2 ** Math.min(claim.attempts - 1, 10),
+      3_600_000,
+    );
+    await this.claims.transition(claim, {
+      state: 'waiting',
+      envelopeStatus: envelope.status,
+      senderEmail,
+      cause: 'not_finished_yet',
+      delayMs: Math.min(delay, Math.max(1000, this.config.ARCHIVE_ACTIVE_WINDOW - age)),
+    });
+    this.logger.log({ msg: `envelope is ${envelope.status}; checking again later`, ...log });
+    return 'waiting';
+  }
+
+  /** Completed envelopes: everything. Others: the audit trail, and what exists if configured so. */
+  private selectFiles(envelope: PlatformEnvelope, files: PlatformFile[]): PlatformFile[] {
+    if (envelope.status === 'Completed' || this.config.ARCHIVE_UNFINISHED_DOCUMENTS) return files;
+    return files.filter((f) => f.kind === 'audit_trail_pdf' || f.kind === 'audit_trail_xml');
+  }
+
+  /** Records every file to copy with its object key; keys chosen once stay the same on retries. */
+  private async planDocuments(claim: ClaimedTransfer, files: PlatformFile[]): Promise<DocumentRow[]> {
+    const existing = await this.loadDocuments(claim.id);
+    const base = this.baseKey(claim);
+    const used = new Map<string, Set<string>>();
+    for (const doc of existing) {
+      const folder = used.get(doc.kind) ?? new Set<string>();
+      folder.add(doc.s3Key.slice(doc.s3Key.lastIndexOf('/') + 1));
+      used.set(doc.kind, folder);
+    }
+    const fresh = files.filter(
+      (f) => !existing.some((d) => d.kind === f.kind && d.platformFileId === f.fileId),
+    );
+    for (const file of fresh) {
+      const folder = used.get(file.kind) ?? new Set<string>();
+      used.set(file.kind, folder);
+      const name = safeFileName(file.fileName, folder);
+      await this.dataSource.query(
+        `INSERT INTO transfer_documents (transfer_id, kind, platform_file_id, file_name, s3_key)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT ON CONSTRAINT uq_transfer_documents_file DO NOTHING`,
+        [claim.id, file.kind, file.fileId, file.fileName, this.fullKey(`${base}/${file.kind}/${name}`)],
+      );
+    }
+    return (await this.loadDocuments(claim.id)).filter((d) => d.kind !== 'manifest');
+  }
+
+  private async copyDocument(
+    claim: ClaimedTransfer,
+    platform: SigningPlatform,
+    token: string,
+    envelope: PlatformEnvelope,
+    doc: DocumentRow,
+    pdf: boolean,
+    tags: Record<string, string>,
+    signal: AbortSignal,
+    log: Record<string, string>,
+  ): Promise<void> {
+    const started = Date.now();
+    const download = await platform.openFile(token, doc.platformFileId, signal);
+    let body: Readable = download.stream;
+    if (pdf) {
+      body = pipeline(download.stream, new PdfSignatureCheck(doc.fileName), () => undefined);
+    }
+    try {
+      const stored = await this.store.putStream({
+        key: this.relativeKey(doc.s3Key),
+        body,
+        signal,
+        contentType: pdf ? 'application/pdf' : (download.contentType ?? 'application/octet-stream'),
+        expectedSize: download.contentLength,
+        metadata: {
+          platform: claim.platform,
+          'envelope-id': claim.envelopeId,
+          'envelope-status': envelope.status,
+          'document-kind': doc.kind,
+          'platform-file-id': doc.platformFileId,
+          'file-name': doc.fileName,
+          'archived-by': WORKER_VERSION,
+        },
+        tags: { ...tags, 'document-kind': doc.kind },
+      });
+      await this.store.verify(stored.key, { size: stored.size, sha256: stored.sha256 });
+      const updated = await queryRows(
+        this.dataSource,
+        `UPDATE transfer_documents d SET size = $3, sha256 = $4, s3_key = $5, verified_at = now()
+          WHERE d.id = $1 AND EXISTS (SELECT 1 FROM transfers t WHERE t.id = d.transfer_id AND t.claim_token = $2)
+          RETURNING 1`,
+        [doc.id, claim.claimToken, stored.size, stored.sha256, stored.objectKey],
+      );
+      if (updated.length !== 1)
+        throw new ArchiveError('the transfer was taken over by another worker', 'LEASE_LOST');
+      this.metrics.documentArchived(doc.kind, stored.size);
+      this.logger.log({
+        msg: `archived ${doc.kind} ${doc.fileName}`,
+        key: stored.objectKey,
+        size: stored.size,
+        sha256: stored.sha256,
+        ms: Date.now() - started,
+        ...log,
+      });
+    } finally {
+      if (!body.destroyed) body.destroy();
+      if (!download.stream.destroyed) download.stream.destroy();
+    }
+  }
+
+  private async writeManifest(
+    claim: ClaimedTransfer,
+    envelope: PlatformEnvelope,
+    metadata: ParsedMetadata,
+    tags: Record<string, string>,
+  ): Promise<void> {
+    const documents = (await this.loadDocuments(claim.id)).filter((d) => d.kind !== 'manifest');
+    const key = `${this.baseKey(claim)}/manifest.json`;
+    const manifest = {
+      schema: 'esign-archiver/manifest@1',
+      platform: claim.platform,
+      envelopeId: claim.envelopeId,
+      envelope: { name: envelope.name, status: envelope.status, sentDate: envelope.sentDate ?? null },
+      sender: envelope.sender,
+      timeline: envelope.timeline,
+      metadata: { fields: metadata.fields, tags, problem: metadata.problem ?? null },
+      documents: documents.map((d) => ({
+        kind: d.kind,
+        platformFileId: d.platformFileId,
+        fileName: d.fileName,
+        key: d.s3Key,
+        size: d.size === null ? null : Number(d.size),
+        sha256: d.sha256,
+        verifiedAt: d.verifiedAt,
+      })),
+      archivedAt: new Date().toISOString(),
+      worker: WORKER_VERSION,
+    };
+    const stored = await this.store.putObject({
+      key,
+      body: Buffer.from(JSON.stringify(manifest, null, 2)),
+      contentType: 'application/json',
+      metadata: { platform: claim.platform, 'envelope-id': claim.envelopeId, 'document-kind': 'manifest' },
+      tags: { ...tags, 'document-kind': 'manifest' },
+    });
+    await this.store.verify(key, { size: stored.size, sha256: stored.sha256 });
+    await this.dataSource.query(
+      `INSERT INTO transfer_documents (transfer_id, kind, platform_file_id, file_name, s3_key, size, sha256, verified_at)
+       VALUES ($1, 'manifest', 'manifest', 'manifest.json', $2, $3, $4, now())
+       ON CONFLICT ON CONSTRAINT uq_transfer_documents_file
+       DO UPDATE SET size = EXCLUDED.size, sha256 = EXCLUDED.sha256, verified_at = now()`,
+      [claim.id, stored.objectKey, stored.size, stored.sha256],
+    );
+  }
+
+  private async deleteOnPlatform(
+    claim: ClaimedTransfer,
+    platform: SigningPlatform,
+    token: string,
+    signal: AbortSignal,
+    log: Record<string, string>,
+  ): Promise<TransferState> {
+    if (!this.config.DELETE_AFTER_ARCHIVE) {
+      await this.claims.transition(claim, { state: 'done', cause: null, lastError: null, finished: true });
+      return 'done';
+    }
+    try {
+      await platform.deleteEnvelope(token, claim.envelopeId, signal);
+      this.logger.log({ msg: 'envelope deleted on the platform', ...log });
+    } catch (error) {
+      // Already gone is what we wanted.
+      if (classifyError(error).errorClass !== 'NOT_FOUND') throw error;
+      this.logger.log({ msg: 'envelope was already deleted on the platform', ...log });
+    }
+    await this.claims.transition(claim, {
+      state: 'done',
+      cause: null,
+      lastError: null,
+      lastErrorClass: null,
+      platformDeleted: true,
+      finished: true,
+    });
+    return 'done';
+  }
+
+  private async handleFailure(
+    claim: ClaimedTransfer,
+    error: ArchiveError,
+    sender: SenderRef | null,
+    log: Record<string, string>,
+  ): Promise<TransferState> {
+    const verified = await this.dataSource.query(
+      `SELECT count(*)::int AS n FROM transfer_documents WHERE transfer_id = $1 AND verified_at IS NOT NULL AND kind <> 'manifest'`,
+      [claim.id],
+    );
+    const decision: RetryDecision = decideAfterError(
+      error.errorClass,
+      {
+        attempts: claim.attempts,
+        ageMs: Date.now() - claim.createdAt.getTime(),
+        retryAfterMs: error.retryAfterMs,
+        copiedSomething: verified[0].n > 0 && !claim.archivedAt,
+      },
+      {
+        baseDelayMs: this.config.RETRY_BASE_DELAY_MS,
+        maxDelayMs: this.config.RETRY_MAX_DELAY_MS,
+        maxAttempts: this.config.MAX_ATTEMPTS,
+        maxAgeMs: this.config.MAX_AGE,
+      },
+    );
+    // Everything is copied and only the delete is left: say so, and retry the delete alone.
+    const state = decision.state === 'retrying' && claim.archivedAt ? 'archived' : decision.state;
+
+    const patch: TransitionPatch = {
+      state,
+      lastError: error.message,
+      lastErrorClass: error.errorClass,
+      cause: decision.state === 'retrying' ? null : decision.cause,
+      delayMs: decision.state === 'retrying' ? decision.delayMs : undefined,
+      finished: decision.state === 'gone' || decision.state === 'failed' ? true : undefined,
+    };
+    await this.dataSource.transaction(async (manager) => {
+      const { stateVersion } = await this.claims.transition(claim, patch, manager);
+      if (decision.state === 'failed') {
+        await this.enqueueFailureMail(claim, decision.cause, error, stateVersion, manager);
+      } else if (decision.state === 'needs_consent') {
+        if (sender) await this.tokens.markRejected(sender.senderId);
+        await this.enqueueConsentMail(claim, sender, stateVersion, manager);
+      }
+    });
+    const msg =
+      decision.state === 'retrying'
+        ? `attempt ${claim.attempts} failed (${error.errorClass}); retrying in ${Math.round(decision.delayMs / 1000)} s`
+        : `transfer ${decision.state}: ${decision.cause}`;
+    if (decision.state === 'gone') this.logger.log({ msg, ...log });
+    else this.logger.warn({ msg, error: error.message, errorClass: error.errorClass, ...log });
+    return state;
+  }
+
+  private async enqueueFailureMail(
+    claim: ClaimedTransfer,
+    cause: string,
+    error: ArchiveError,
+    stateVersion: number,
+    manager: EntityManager,
+  ): Promise<void> {
+    if (this.config.ALERT_TO.length === 0) return;
+    const where = this.config.PUBLIC_BASE_URL
+      ? `${this.config.PUBLIC_BASE_URL.replace(/\/$/, '')}/admin#transfer=${claim.id}`
+      : `GET /admin/transfers/${claim.id}`;
+    await this.outbox.enqueue(
+      {
+        kind: 'transfer_failed',
+        dedupeKey: `${claim.id}:${stateVersion}:transfer_failed`,
+        transferId: claim.id,
+        recipients: [...this.config.ALERT_TO],
+        subject: `Archive failed: envelope ${claim.envelopeId} (${cause})`,
+        body: [
+          `A signed envelope could not be archived and needs a person.`,
+          ``,
+          `Envelope:   ${claim.envelopeId} (${claim.platform})`,
+          `Sender:     ${claim.senderEmail ?? 'unknown'}`,
+          `Cause:      ${cause}`,
+          `Last error: ${error.errorClass}: ${error.message}`,
+          `Attempts:   ${claim.attempts}`,
+          `Transfer:   ${claim.id}`,
+          `Where:      ${where}`,
+          ``,
+          `The envelope was not deleted on the platform. Retry or dismiss it in the admin page.`,
+        ].join('\n'),
+      },
+      manager,
+    );
+  }
+
+  private async enqueueConsentMail(
+    claim: ClaimedTransfer,
+    sender: SenderRef | null,
+    stateVersion: number,
+    manager: EntityManager,
+  ): Promise<void> {
+    const recipients = [
+      ...new Set(
+        [sender?.email ?? claim.senderEmail, ...this.config.ALERT_TO].filter((r): r is string => !!r),
+      ),
+    ];
+    if (recipients.length === 0) return;
+    const link =
+      sender && this.config.PUBLIC_BASE_URL
+        ? `${this.config.PUBLIC_BASE_URL.replace(/\/$/, '')}/consent/start?sender=${encodeURIComponent(sender.platformUserId)}`
+        : undefined;
+    await this.outbox.enqueue(
+      {
+        kind: 'token_rejected',
+        dedupeKey: `${claim.id}:${stateVersion}:token_rejected`,
+        transferId: claim.id,
+        recipients,
+        subject: `Action needed: grant API access again to archive envelope ${claim.envelopeId}`,
+        body: [
+          `eSignAnyWhere refused the API access used to archive envelope ${claim.envelopeId}.`,
+          `The envelope is kept on the platform and its archiving is paused until access is granted again.`,
+          ``,
+          link
+            ? `Grant access again here: ${link}`
+            : sender
+              ? `Ask the operator for the consent link of sender ${sender.platformUserId}.`
+              : `No sender is known for this envelope: the configured ESAW_API_TOKEN was refused and must be replaced.`,
+          ``,
+          `Transfer: ${claim.id}`,
+        ].join('\n'),
+      },
+      manager,
+    );
+  }
+
+  private tagsFor(
+    claim: ClaimedTransfer,
+    envelope: PlatformEnvelope,
+    metadata: ParsedMetadata,
+  ): Record<string, string> {
+    const mapping = this.config.S3_TAG_MAPPING
+      ? (JSON.parse(this.config.S3_TAG_MAPPING) as Record<string, string>)
+      : undefined;
+    return {
+      ...metadataTags(metadata.fields, mapping, 10 - SYSTEM_TAG_COUNT),
+      platform: claim.platform,
+      'envelope-status': envelope.status,
+    };
+  }
+
+  /** `<yyyy>/<mm>/<envelopeId>` under S3_PREFIX, dated by the first callback so retries land in the same place. */
+  private baseKey(claim: ClaimedTransfer): string {
+    const d = claim.createdAt;
+    return `${d.getUTCFullYear()}/${String(d.getUTCMonth() + 1).padStart(2, '0')}/${claim.envelopeId}`;
+  }
+
+  private get prefix(): string {
+    return this.config.S3_PREFIX.replace(/^\/+|\/+$/g, '');
+  }
+
+  /** The key in the bucket, as stored in the database and shown to people. */
+  private fullKey(relative: string): string {
+    return this.prefix ? `${this.prefix}/${relative}` : relative;
+  }
+
+  /** The key relative to S3_PREFIX, as the object store takes it. */
+  private relativeKey(full: string): string {
+    return this.prefix && full.startsWith(`${this.prefix}/`) ? full.slice(this.prefix.length + 1) : full;
+  }
+
+  private loadDocuments(transferId: string): Promise<DocumentRow[]> {
+    return this.dataSource.query(
+      `SELECT id, kind, platform_file_id AS "platformFileId", file_name AS "fileName", s3_key AS "s3Key",
+              size, sha256, verified_at AS "verifiedAt"
+         FROM transfer_documents WHERE transfer_id = $1 ORDER BY id`,
+      [transferId],
+    );
+  }
+
+  private async startAttempt(claim: ClaimedTransfer, worker: string): Promise<string> {
+    const rows: { id: string }[] = await this.dataSource.query(
+      `INSERT INTO transfer_attempts (transfer_id, attempt, worker) VALUES ($1, $2, $3) RETURNING id`,
+      [claim.id, claim.attempts, worker],
+    );
+    return rows[0].id;
+  }
+
+  private async finishAttempt(id: string, outcome: string, error?: ArchiveError): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE transfer_attempts SET finished_at = now(), outcome = $2, error_class = $3, error = $4 WHERE id = $1`,
+      [id, outcome, error?.errorClass ?? null, error?.message.slice(0, 2000) ?? null],
+    );
+  }
+}

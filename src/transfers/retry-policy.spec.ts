@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { backoffDelay, decideAfterError, type RetrySettings } from './retry-policy';
+
+const settings: RetrySettings = {
+  baseDelayMs: 1000,
+  maxDelayMs: 60_000,
+  maxAttempts: 5,
+  maxAgeMs: 3_600_000,
+};
+const ctx = { attempts: 1, ageMs: 0, copiedSomething: false };
+
+describe('retry policy', () => {
+  it('grows exponentially with jitter inside [half, full] and is capped', () => {
+    assert.equal(
+      backoffDelay(1, settings, undefined, () => 0),
+      500,
+    );
+    assert.equal(
+      backoffDelay(1, settings, undefined, () => 1),
+      1000,
+    );
+    assert.equal(
+      backoffDelay(3, settings, undefined, () => 1),
+      4000,
+    );
+    assert.equal(
+      backoffDelay(30, settings, undefined, () => 1),
+      60_000,
+    );
+    for (let i = 0; i < 100; i++) {
+      const d = backoffDelay(4, settings);
+      assert.ok(d >= 4000 && d <= 8000, `delay ${d}`);
+    }
+  });
+
+  it('honours Retry-After when it is longer than the backoff', () => {
+    assert.equal(
+      backoffDelay(1, settings, 30_000, () => 0),
+      30_000,
+    );
+    assert.equal(
+      backoffDelay(1, settings, 10, () => 0),
+      500,
+    );
+  });
+
+  it('retries transient errors until attempts or age run out', () => {
+    assert.equal(decideAfterError('TRANSIENT', ctx, settings).state, 'retrying');
+    assert.deepEqual(decideAfterError('TRANSIENT', { ...ctx, attempts: 5 }, settings), {
+      state: 'failed',
+      cause: 'attempts_exhausted',
+    });
+    assert.deepEqual(decideAfterError('TRANSIENT', { ...ctx, ageMs: 3_599_900 }, settings), {
+      state: 'failed',
+      cause: 'max_age_exceeded',
+    });
+  });
+
+  it('pauses on a rejected token and ends quietly on a 404 before any copy', () => {
+    assert.deepEqual(decideAfterError('UNAUTHORIZED', ctx, settings), {
+      state: 'needs_consent',
+      cause: 'token_rejected',
+    });
+    assert.deepEqual(decideAfterError('NOT_FOUND', ctx, settings), {
+      state: 'gone',
+      cause: 'envelope_not_found',
+    });
+    assert.deepEqual(decideAfterError('NOT_FOUND', { ...ctx, copiedSomething: true }, settings), {
+      state: 'failed',
+      cause: 'deleted_during_archive',
+    });
+  });
+
+  it('gives corrupt files a few tries, then fails with that cause', () => {
+    assert.equal(decideAfterError('CORRUPT', { ...ctx, attempts: 2 }, settings).state, 'retrying');
+    assert.deepEqual(decideAfterError('CORRUPT', { ...ctx, attempts: 3 }, settings), {
+      state: 'failed',
+      cause: 'corrupt_pdf',
+    });
+  });
+});

@@ -1,0 +1,82 @@
+import type { ArchiveErrorClass } from './archive-error';
+import type { TransferState } from './transfer-state';
+
+export interface RetrySettings {
+  baseDelayMs: number;
+  maxDelayMs: number;
+  maxAttempts: number;
+  maxAgeMs: number;
+}
+
+/** Errors that will not cure themselves get only a few tries before a person is asked. */
+export const SHORT_RETRY_CLASSES: readonly ArchiveErrorClass[] = [
+  'CORRUPT',
+  'INTEGRITY',
+  'PROTOCOL',
+  'INTERNAL',
+];
+export const SHORT_RETRY_ATTEMPTS = 3;
+
+/** Exponential backoff with full jitter, never shorter than the platform's Retry-After. */
+export function backoffDelay(
+  attempt: number,
+  settings: Pick<RetrySettings, 'baseDelayMs' | 'maxDelayMs'>,
+  retryAfterMs?: number,
+  random: () => number = Math.random,
+): number {
+  const exponential = Math.min(settings.maxDelayMs, settings.baseDelayMs * 2 ** Math.max(0, attempt - 1));
+  // Half fixed, half random: spreads a herd without ever retrying immediately.
+  const delay = Math.round(exponential / 2 + (random() * exponential) / 2);
+  return Math.max(delay, Math.min(retryAfterMs ?? 0, settings.maxDelayMs * 4));
+}
+
+export type RetryDecision =
+  | { state: Extract<TransferState, 'retrying'>; delayMs: number }
+  | { state: Extract<TransferState, 'failed'>; cause: string }
+  | { state: Extract<TransferState, 'needs_consent'>; cause: 'token_rejected' }
+  | { state: Extract<TransferState, 'gone'>; cause: 'envelope_not_found' };
+
+const FAILURE_CAUSES: Partial<Record<ArchiveErrorClass, string>> = {
+  CORRUPT: 'corrupt_pdf',
+  INTEGRITY: 'copy_not_verified',
+  PROTOCOL: 'protocol_error',
+  INTERNAL: 'internal_error',
+  NO_TOKEN: 'no_token',
+};
+
+/**
+ * The one place where an error becomes the transfer's next state.
+ * `attempts` counts the attempt that just failed; `ageMs` is the time since the first callback.
+ * `copiedSomething` tells whether documents were already verified (a 404 is then not harmless).
+ */
+export function decideAfterError(
+  errorClass: ArchiveErrorClass,
+  ctx: { attempts: number; ageMs: number; retryAfterMs?: number; copiedSomething: boolean },
+  settings: RetrySettings,
+  random?: () => number,
+): RetryDecision {
+  switch (errorClass) {
+    case 'UNAUTHORIZED':
+      return { state: 'needs_consent', cause: 'token_rejected' };
+    case 'NOT_FOUND':
+      return ctx.copiedSomething
+        ? { state: 'failed', cause: 'deleted_during_archive' }
+        : { state: 'gone', cause: 'envelope_not_found' };
+    case 'NO_TOKEN':
+      return { state: 'failed', cause: 'no_token' };
+    case 'NEVER_FINISHED':
+      return { state: 'failed', cause: 'never_finished' };
+    default:
+      break;
+  }
+  if (
+    SHORT_RETRY_CLASSES.includes(errorClass) &&
+    ctx.attempts >= Math.min(SHORT_RETRY_ATTEMPTS, settings.maxAttempts)
+  ) {
+    return { state: 'failed', cause: FAILURE_CAUSES[errorClass] ?? 'internal_error' };
+  }
+  if (ctx.attempts >= settings.maxAttempts) return { state: 'failed', cause: 'attempts_exhausted' };
+  const delayMs = backoffDelay(ctx.attempts, settings, ctx.retryAfterMs, random);
+  if (ctx.ageMs + delayMs > settings.maxAgeMs) return { state: 'failed', cause: 'max_age_exceeded' };
+  return { state: 'retrying', delayMs };
+}

@@ -1,0 +1,126 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import { queryRows } from '../database/query-rows';
+import { ArchiveError } from './archive-error';
+import { DUE_STATES, LEASED_STATES, type TransferState } from './transfer-state';
+
+/** A transfer held by this worker: every later write must carry its claim token. */
+export interface ClaimedTransfer {
+  id: string;
+  platform: string;
+  envelopeId: string;
+  claimToken: string;
+  attempts: number;
+  createdAt: Date;
+  archivedAt: Date | null;
+  senderEmail: string | null;
+  stateVersion: number;
+}
+
+export interface TransitionPatch {
+  state: TransferState;
+  cause?: string | null;
+  lastError?: string | null;
+  lastErrorClass?: string | null;
+  /** When the transfer becomes due again, counted from the database's clock. */
+  delayMs?: number;
+  envelopeStatus?: string;
+  senderEmail?: string | null;
+  archived?: boolean;
+  platformDeleted?: boolean;
+  finished?: boolean;
+}
+
+const CLAIM_COLUMNS = `t.id, t.platform, t.envelope_id AS "envelopeId", t.claim_token AS "claimToken", t.attempts,
+  t.created_at AS "createdAt", t.archived_at AS "archivedAt", t.sender_email AS "senderEmail",
+  t.state_version AS "stateVersion"`;
+
+@Injectable()
+export class TransferClaimRepository {
+  constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
+
+  /**
+   * Claims up to `limit` due transfers, and those whose worker's lease ran out, skipping rows
+   * another worker is claiming right now. Each claim counts as an attempt.
+   */
+  async claimDue(limit: number, owner: string, leaseMs: number): Promise<ClaimedTransfer[]> {
+    if (limit <= 0) return [];
+    return queryRows<ClaimedTransfer>(
+      this.dataSource,
+      `WITH due AS (
+         SELECT id FROM transfers
+          WHERE (state = ANY($1::text[]) AND next_attempt_at <= now())
+             OR (state = ANY($2::text[]) AND lease_expires_at < now())
+          ORDER BY next_attempt_at
+          LIMIT $3
+          FOR UPDATE SKIP LOCKED
+       )
+       UPDATE transfers t
+          SET state = 'checking', claim_token = gen_random_uuid(), lease_owner = $4,
+              lease_expires_at = now() + make_interval(secs => $5::double precision / 1000),
+              attempts = t.attempts + 1, updated_at = now()
+         FROM due WHERE t.id = due.id
+       RETURNING ${CLAIM_COLUMNS}`,
+      [DUE_STATES, LEASED_STATES, limit, owner, leaseMs],
+    );
+  }
+
+  /** Extends the lease; false when another worker has taken the transfer over. */
+  async heartbeat(claim: ClaimedTransfer, leaseMs: number): Promise<boolean> {
+    const result = await queryRows(
+      this.dataSource,
+      `UPDATE transfers SET lease_expires_at = now() + make_interval(secs => $3::double precision / 1000)
+        WHERE id = $1 AND claim_token = $2 RETURNING 1`,
+      [claim.id, claim.claimToken, leaseMs],
+    );
+    return result.length === 1;
+  }
+
+  /**
+   * Moves a claimed transfer to its next state, fenced by the claim token. Leaving the leased
+   * states releases the claim; a state change bumps `state_version` (mail is sent once per value).
+   */
+  async transition(
+    claim: ClaimedTransfer,
+    patch: TransitionPatch,
+    manager?: EntityManager,
+  ): Promise<{ stateVersion: number }> {
+    const sets: string[] = [
+      'state = $3',
+      'updated_at = now()',
+      'state_version = state_version + CASE WHEN state <> $3 THEN 1 ELSE 0 END',
+    ];
+    const params: unknown[] = [claim.id, claim.claimToken, patch.state];
+    const set = (column: string, value: unknown) => {
+      params.push(value);
+      sets.push(`${column} = $${params.length}`);
+    };
+    if (patch.cause !== undefined) set('cause', patch.cause);
+    if (patch.lastError !== undefined) set('last_error', patch.lastError?.slice(0, 2000) ?? null);
+    if (patch.lastErrorClass !== undefined) set('last_error_class', patch.lastErrorClass);
+    if (patch.envelopeStatus !== undefined) set('envelope_status', patch.envelopeStatus);
+    if (patch.senderEmail !== undefined) set('sender_email', patch.senderEmail);
+    if (patch.delayMs !== undefined) {
+      params.push(patch.delayMs);
+      sets.push(
+        `next_attempt_at = now() + make_interval(secs => $${params.length}::double precision / 1000)`,
+      );
+    }
+    if (patch.archived) sets.push('archived_at = coalesce(archived_at, now())');
+    if (patch.platformDeleted) sets.push('platform_deleted_at = coalesce(platform_deleted_at, now())');
+    if (patch.finished) sets.push('finished_at = now()');
+    if (!LEASED_STATES.includes(patch.state)) {
+      sets.push('claim_token = NULL', 'lease_owner = NULL', 'lease_expires_at = NULL');
+    }
+    const runner = manager ?? this.dataSource.manager;
+    const rows = await queryRows<{ stateVersion: number }>(
+      runner,
+      `UPDATE transfers SET ${sets.join(', ')} WHERE id = $1 AND claim_token = $2 RETURNING state_version AS "stateVersion"`,
+      params,
+    );
+    if (rows.length !== 1) {
+      throw new ArchiveError(`transfer ${claim.id} was taken over by another worker`, 'LEASE_LOST');
+    }
+    return rows[0];
+  }
+}

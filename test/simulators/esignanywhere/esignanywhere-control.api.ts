@@ -1,0 +1,211 @@
+import type http from 'node:http';
+import type { EsignAnywhereSimulator } from './esignanywhere.simulator';
+import {
+  SIM_ENDPOINTS,
+  type CreateDraftOptions,
+  type CreateEnvelopeOptions,
+  type CreateUserOptions,
+  type SimEndpoint,
+  type SimFaultRule,
+  type SimFinishStatus,
+  type SimOAuthClient,
+  type SimOAuthDecision,
+} from './esignanywhere-simulator.types';
+
+// The simulator's control handle over HTTP, for when it runs as its own process (`main.ts`). Every route
+// needs the header `X-Control-Secret`. JSON in, JSON out; errors are `{"error": "..."}` with 400/404.
+//
+//   POST   /_control/users                        {email?, givenName?, surname?, organizationId?} -> {user, token}
+//   POST   /_control/users/{userId}/tokens        -> {token}
+//   POST   /_control/users/{userId}/revoke-tokens -> {revoked}
+//   POST   /_control/tokens/revoke                {token} -> {revoked}
+//   POST   /_control/envelopes                    CreateEnvelopeOptions -> envelope
+//   GET    /_control/envelopes/{id}               -> envelope
+//   GET    /_control/envelopes/{id}/files         -> [{fileId, kind, fileName, size}]
+//   POST   /_control/envelopes/{id}/finish        {status: Completed|Rejected|Canceled} -> envelope
+//   POST   /_control/envelopes/{id}/expire        -> envelope
+//   POST   /_control/envelopes/{id}/delete        -> {deleted}
+//   POST   /_control/drafts                       CreateDraftOptions -> draft
+//   GET    /_control/drafts/{id}/before-send-url?template=... -> {url}
+//   GET    /_control/files/{fileId}/expected      -> {fileId, kind, fileName, contentType, size, sha256}
+//   POST   /_control/faults                       SimFaultRule (no mutateJson) -> {id}
+//   DELETE /_control/faults/{id} | /_control/faults
+//   GET    /_control/requests?endpoint=&envelopeId=&userId=&method=   DELETE /_control/requests
+//   GET    /_control/callbacks?envelopeId=        POST /_control/callbacks/template {template}
+//   POST   /_control/oauth/clients                SimOAuthClient
+//   POST   /_control/oauth/decision               SimOAuthDecision | null
+//   POST   /_control/reset
+
+class ControlError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function readJson(req: http.IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > 1024 * 1024) throw new ControlError(413, 'body too large');
+    chunks.push(chunk);
+  }
+  if (size === 0) return {};
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new ControlError(400, 'body is not JSON');
+  }
+}
+
+function object(value: unknown): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new ControlError(400, 'expected a JSON object');
+  return value as Record<string, unknown>;
+}
+
+function reply(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body ?? null);
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
+export async function handleControlRequest(
+  sim: EsignAnywhereSimulator,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  url: URL,
+): Promise<void> {
+  const secret = req.headers['x-control-secret'];
+  if (!sim.checkControlSecret(typeof secret === 'string' ? secret : undefined)) {
+    reply(res, 401, { error: 'missing or wrong X-Control-Secret' });
+    return;
+  }
+  try {
+    const result = await route(sim, req, url);
+    reply(res, 200, result);
+  } catch (error) {
+    if (error instanceof ControlError) reply(res, error.status, { error: error.message });
+    else reply(res, 400, { error: error instanceof Error ? error.message : String(error) });
+  }
+}
+
+async function route(sim: EsignAnywhereSimulator, req: http.IncomingMessage, url: URL): Promise<unknown> {
+  const method = req.method ?? 'GET';
+  const parts = url.pathname.replace(/\/+$/, '').split('/').slice(2).map(decodeURIComponent);
+  const [resource, id, action] = parts;
+  const is = (m: string, length: number): boolean => method === m && parts.length === length;
+
+  switch (resource) {
+    case 'users':
+      if (is('POST', 1)) return sim.createUser(object(await readJson(req)) as CreateUserOptions);
+      if (is('POST', 3) && action === 'tokens') return { token: sim.issueToken(id) };
+      if (is('POST', 3) && action === 'revoke-tokens') return { revoked: sim.revokeAllTokens(id) };
+      break;
+    case 'tokens':
+      if (is('POST', 2) && id === 'revoke') {
+        const token = object(await readJson(req)).token;
+        if (typeof token !== 'string') throw new ControlError(400, 'token is required');
+        return { revoked: sim.revokeToken(token) };
+      }
+      break;
+    case 'envelopes':
+      if (is('POST', 1))
+        return sim.createEnvelope(object(await readJson(req)) as unknown as CreateEnvelopeOptions);
+      if (is('GET', 2)) {
+        const envelope = sim.getEnvelope(id);
+        if (!envelope) throw new ControlError(404, 'unknown envelope');
+        return envelope;
+      }
+      if (is('GET', 3) && action === 'files') return sim.envelopeFiles(id);
+      if (is('POST', 3) && action === 'finish') {
+        const status = object(await readJson(req)).status;
+        if (status !== 'Completed' && status !== 'Rejected' && status !== 'Canceled') {
+          throw new ControlError(400, 'status must be Completed, Rejected or Canceled');
+        }
+        return sim.finishEnvelope(id, status as SimFinishStatus);
+      }
+      if (is('POST', 3) && action === 'expire') return sim.expireEnvelope(id);
+      if (is('POST', 3) && action === 'delete') return { deleted: sim.deleteEnvelope(id) };
+      break;
+    case 'drafts':
+      if (is('POST', 1)) return sim.createDraft(object(await readJson(req)) as unknown as CreateDraftOptions);
+      if (is('GET', 3) && action === 'before-send-url') {
+        return { url: sim.beforeSendRedirectUrl(id, url.searchParams.get('template') ?? undefined) };
+      }
+      break;
+    case 'files':
+      if (is('GET', 3) && action === 'expected') return sim.expectedFile(id);
+      break;
+    case 'faults':
+      if (is('POST', 1)) {
+        const rule = object(await readJson(req)) as unknown as SimFaultRule;
+        if (!rule.fault || typeof rule.fault !== 'object') throw new ControlError(400, 'fault is required');
+        if (rule.fault.kind === 'mutateJson')
+          throw new ControlError(400, 'mutateJson is in-process only; use replaceJson');
+        return { id: sim.addFault(rule) };
+      }
+      if (is('DELETE', 2)) return { removed: sim.removeFault(Number(id)) };
+      if (is('DELETE', 1)) {
+        sim.clearFaults();
+        return {};
+      }
+      break;
+    case 'requests':
+      if (is('GET', 1)) {
+        const endpoint = url.searchParams.get('endpoint') ?? undefined;
+        if (endpoint !== undefined && !(SIM_ENDPOINTS as readonly string[]).includes(endpoint)) {
+          throw new ControlError(400, 'unknown endpoint');
+        }
+        return sim.requests({
+          ...(endpoint !== undefined && { endpoint: endpoint as SimEndpoint }),
+          ...(url.searchParams.has('envelopeId') && {
+            envelopeId: url.searchParams.get('envelopeId') as string,
+          }),
+          ...(url.searchParams.has('userId') && { userId: url.searchParams.get('userId') as string }),
+          ...(url.searchParams.has('method') && { method: url.searchParams.get('method') as string }),
+        });
+      }
+      if (is('DELETE', 1)) {
+        sim.clearRequests();
+        return {};
+      }
+      break;
+    case 'callbacks':
+      if (is('GET', 1)) return sim.callbackDeliveries(url.searchParams.get('envelopeId') ?? undefined);
+      if (is('POST', 2) && id === 'template') {
+        const template = object(await readJson(req)).template;
+        if (template !== null && typeof template !== 'string')
+          throw new ControlError(400, 'template must be a string or null');
+        sim.setCallbackUrlTemplate(template ?? undefined);
+        return {};
+      }
+      break;
+    case 'oauth':
+      if (is('POST', 2) && id === 'clients') {
+        sim.registerOAuthClient(object(await readJson(req)) as unknown as SimOAuthClient);
+        return {};
+      }
+      if (is('POST', 2) && id === 'decision') {
+        const body = await readJson(req);
+        sim.setOAuthDecision(body === null ? null : (object(body) as unknown as SimOAuthDecision));
+        return {};
+      }
+      break;
+    case 'reset':
+      if (is('POST', 1)) {
+        sim.reset();
+        return {};
+      }
+      break;
+    default:
+      break;
+  }
+  throw new ControlError(404, `no control route ${method} ${url.pathname}`);
+}

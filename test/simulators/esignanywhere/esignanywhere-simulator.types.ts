@@ -1,0 +1,289 @@
+import type { CorruptionMode } from './simulated-file';
+
+export const SIM_ENVELOPE_STATUSES = ['Active', 'Completed', 'Canceled', 'Expired', 'Rejected'] as const;
+export type SimEnvelopeStatus = (typeof SIM_ENVELOPE_STATUSES)[number];
+export type SimFinishStatus = 'Completed' | 'Rejected' | 'Canceled';
+
+/** Names of the simulated endpoints, used by fault rules and the request log. */
+export const SIM_ENDPOINTS = [
+  'envelope.get',
+  'envelope.configuration',
+  'envelope.files',
+  'envelope.find',
+  'envelope.delete',
+  'envelope.cancel',
+  'file.get',
+  'draft.send',
+  'oauth.authorize',
+  'oauth.token',
+] as const;
+export type SimEndpoint = (typeof SIM_ENDPOINTS)[number];
+
+export interface SimUser {
+  id: string;
+  email: string;
+  givenName: string;
+  surname: string;
+  organizationId: string;
+}
+
+export interface SimFileRef {
+  fileId: string;
+  fileName: string;
+}
+
+export interface SimDocument extends SimFileRef {
+  documentNumber: number;
+  pageCount: number;
+  auditTrailFileId?: string;
+  attachments: SimFileRef[];
+}
+
+export interface SimLegalDocument extends SimFileRef {
+  activityId?: string;
+  email?: string;
+}
+
+export interface SimActivity {
+  id: string;
+  status: 'Pending' | 'Completed' | 'Rejected' | 'Delegated';
+  actionType: 'Sign' | 'View' | 'SendCopy';
+  email: string;
+  givenName: string;
+  surname: string;
+  openedDate?: string;
+  finishedDate?: string;
+  statusReason?: string;
+}
+
+/** A read-only snapshot of an envelope as the simulator holds it. */
+export interface SimEnvelopeSnapshot {
+  id: string;
+  senderUserId: string;
+  name: string;
+  status: SimEnvelopeStatus;
+  sentDate: string;
+  finishedDate?: string;
+  metaData: string | null;
+  documents: SimDocument[];
+  auditTrail?: { fileId: string; xmlFileId: string };
+  legalDocuments: SimLegalDocument[];
+  activities: SimActivity[];
+  callbackUrl: string | null;
+  deleted: boolean;
+}
+
+export interface SimDraftSnapshot {
+  id: string;
+  ownerUserId: string;
+  name: string;
+  metaData: string | null;
+  beforeSendRedirectUrl: string | null;
+  callbackUrl: string | null;
+}
+
+export interface CreateUserOptions {
+  email?: string;
+  givenName?: string;
+  surname?: string;
+  organizationId?: string;
+}
+
+export interface DocumentSpec {
+  fileName?: string;
+  /** Bytes; default 20 000. The PDF never gets smaller than its minimal structure. */
+  size?: number;
+  pageCount?: number;
+  attachments?: { fileName?: string; size?: number }[];
+}
+
+export interface RecipientSpec {
+  email: string;
+  givenName?: string;
+  surname?: string;
+  action?: 'Sign' | 'View' | 'SendCopy';
+}
+
+export interface CreateEnvelopeOptions {
+  senderUserId: string;
+  id?: string;
+  name?: string;
+  status?: SimEnvelopeStatus;
+  metaData?: string | null;
+  documents?: DocumentSpec[];
+  legalDocuments?: { fileName?: string; size?: number; email?: string }[];
+  recipients?: RecipientSpec[];
+  /** The organization setting "generate separate audit trail per document". */
+  separateAuditTrailPerDocument?: boolean;
+  /** Overrides the simulator's callback URL template; null disables the callback for this envelope. */
+  callbackUrl?: string | null;
+  sentDate?: string;
+}
+
+export interface CreateDraftOptions {
+  ownerUserId: string;
+  id?: string;
+  name?: string;
+  metaData?: string | null;
+  documents?: DocumentSpec[];
+  legalDocuments?: { fileName?: string; size?: number; email?: string }[];
+  recipients?: RecipientSpec[];
+  beforeSendRedirectUrl?: string | null;
+  callbackUrl?: string | null;
+}
+
+export interface ExpectedFile {
+  fileId: string;
+  envelopeId: string;
+  kind: SimFileKind;
+  fileName: string;
+  contentType: string;
+  size: number;
+  sha256: string;
+}
+
+export type SimFileKind =
+  'document' | 'attachment' | 'auditTrailPdf' | 'auditTrailXml' | 'documentAuditTrail' | 'legalDocument';
+
+// ---------------------------------------------------------------------------------------------------
+// Faults
+
+export type SimFault =
+  /** Answer with this status (and optional JSON body / headers) instead of handling the request. */
+  | { kind: 'status'; status: number; body?: unknown; headers?: Record<string, string> }
+  /** 429 with `Retry-After` (seconds, or an HTTP-date string). */
+  | { kind: 'rateLimit'; retryAfter?: number | string }
+  /** Wait before answering. */
+  | { kind: 'latency'; ms: number }
+  /** TCP reset: before the status line when `afterBytes` is absent, else after that many body bytes. */
+  | { kind: 'reset'; afterBytes?: number }
+  /** Full Content-Length header, then only `afterBytes` bytes and a clean close. */
+  | { kind: 'truncate'; afterBytes: number }
+  /** The body at this rate. */
+  | { kind: 'trickle'; bytesPerSecond: number }
+  /** Send `afterBytes` bytes, then nothing, keeping the connection open. */
+  | { kind: 'stall'; afterBytes: number }
+  /** Chunked transfer instead of Content-Length. */
+  | { kind: 'omitContentLength' }
+  /** Delete the envelope this request is about before handling it ("deleted between two calls"). */
+  | { kind: 'deleteEnvelope' }
+  /** Revoke the presented token before handling the request. */
+  | { kind: 'revokeToken' }
+  /** Serve PDF bytes without `%PDF-` (header) and/or `%%EOF` (trailer); the size stays the same. */
+  | { kind: 'corruptPdf'; mode?: CorruptionMode }
+  /** Answer 200 (or `status`) with this JSON instead of the real one. */
+  | { kind: 'replaceJson'; body: unknown; status?: number }
+  /** Rewrite the real JSON body (in-process only). */
+  | { kind: 'mutateJson'; mutate: (body: unknown) => unknown }
+  /** A 200 whose body is not JSON. */
+  | { kind: 'invalidJson' }
+  /** A redirect to `location`. */
+  | { kind: 'redirect'; location: string; status?: number };
+
+export interface SimFaultRule {
+  /** Which endpoints; all when absent. */
+  endpoint?: SimEndpoint | SimEndpoint[];
+  envelopeId?: string;
+  fileId?: string;
+  /** Matches requests made with this user's token. */
+  userId?: string;
+  /** Applies to the next N matching requests, then disappears; always when absent. */
+  times?: number;
+  fault: SimFault;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Request log
+
+export type SimTokenState = 'none' | 'valid' | 'unknown' | 'revoked';
+
+export interface SimRequestLogEntry {
+  seq: number;
+  /** ISO time the request arrived. */
+  at: string;
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  endpoint: SimEndpoint | 'unknown';
+  /** The user whose token was presented; tokens themselves are never logged. */
+  userId: string | null;
+  tokenState: SimTokenState;
+  envelopeId?: string;
+  fileId?: string;
+  draftId?: string;
+  /** Status sent; null when the connection was reset before a status line. */
+  status: number | null;
+  bytesSent: number;
+  durationMs: number;
+  outcome: 'complete' | 'reset' | 'truncated' | 'stalled' | 'client-closed';
+  faults: string[];
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Callbacks
+
+export interface SimCallbackAttempt {
+  attempt: number;
+  at: string;
+  /** HTTP status, or null on a timeout or network error. */
+  status: number | null;
+  error?: string;
+  durationMs: number;
+  ok: boolean;
+}
+
+export interface SimCallbackDelivery {
+  id: number;
+  envelopeId: string;
+  action: 'envelopeFinished' | 'envelopeExpired';
+  url: string;
+  state: 'pending' | 'delivered' | 'failed' | 'stopped';
+  attempts: SimCallbackAttempt[];
+}
+
+// ---------------------------------------------------------------------------------------------------
+// OAuth
+
+export interface SimOAuthClient {
+  clientId: string;
+  clientSecret: string;
+  /** Exact-match allowlist, as in the AdminWeb OAuth application. */
+  redirectUris: string[];
+  name?: string;
+}
+
+export interface SimOAuthDecision {
+  decision: 'approve' | 'deny';
+  /** The user who signs in and approves; default: the only user, when there is exactly one. */
+  userId?: string;
+}
+
+export interface EsignAnywhereSimulatorOptions {
+  /** Secret for the HTTP control API (header `X-Control-Secret`); random when absent. */
+  controlSecret?: string;
+  /** Callback URL template with `##EnvelopeId##` and `##Action##`; no callbacks when absent. */
+  callbackUrlTemplate?: string;
+  /** Basic authentication the platform adds to callbacks (the org-level "basic" callback auth). */
+  callbackBasicAuth?: { user: string; password: string };
+  /** Retry k (1-based) waits k × this; default 5 minutes, so 30 retries span about 36 hours. */
+  callbackIntervalUnitMs?: number;
+  /** Default 30. */
+  callbackMaxRetries?: number;
+  /** A callback not answered within this is a failure. Default 5000 ms. */
+  callbackTimeoutMs?: number;
+  /** Before-send redirect template with `##EnvelopeId##`, `##SenderUserId##`, `##OrganizationId##`. */
+  beforeSendRedirectUrlTemplate?: string;
+  oauthClients?: SimOAuthClient[];
+  /** Authorization codes expire after this. Default 60 s. */
+  oauthCodeTtlMs?: number;
+  /** Require PKCE S256 on every authorization. Default true. */
+  oauthRequirePkce?: boolean;
+  /** Answer the authorize page automatically; absent: render the HTML consent page. */
+  oauthDecision?: SimOAuthDecision | null;
+  /** Status for an envelope or file of another user: 404 (default, indistinguishable from missing) or 403. */
+  foreignObjectStatus?: 403 | 404;
+  /** Status for a missing or deleted envelope/file: 404 (default) or 400 (both carry ERR0007/ERR0008). */
+  missingObjectStatus?: 400 | 404;
+  /** Allow deleting an Active envelope. Default false (400 ERR0013, cancel it first). */
+  allowDeleteActive?: boolean;
+}
