@@ -86,6 +86,11 @@ export interface ObjectStore {
   head(key: string): Promise<ObjectHead | null>;
   /** Unfinished multipart uploads under the store's prefix (plus `prefix`), for tests and ops. */
   listMultipartUploads(prefix?: string): Promise<MultipartUploadInfo[]>;
+  /**
+   * Aborts the unfinished multipart uploads of exactly this key, such as those a worker that died
+   * mid-upload left behind. Returns how many were aborted.
+   */
+  abortUploads(key: string): Promise<number>;
   /** Readiness: the bucket answers within a few seconds. */
   ping(): Promise<void>;
 }

@@ -299,6 +299,22 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
     }
   }
 
+  async abortUploads(key: string): Promise<number> {
+    const objectKey = this.objectKeyFor(key);
+    const leftovers = (await this.listMultipartUploads(key)).filter((u) => u.objectKey === objectKey);
+    for (const upload of leftovers) {
+      try {
+        await this.client.send(
+          new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: objectKey, UploadId: upload.uploadId }),
+        );
+      } catch (error) {
+        const failure = storageErrorFromS3(error, `aborting upload ${upload.uploadId} of ${objectKey}`);
+        if (failure.code !== 'NOT_FOUND') throw failure;
+      }
+    }
+    return leftovers.length;
+  }
+
   async ping(): Promise<void> {
     const timeoutMs = this.options.pingTimeoutMs ?? 3_000;
     try {

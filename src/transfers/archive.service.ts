@@ -214,6 +214,10 @@ export class ArchiveService {
     log: Record<string, string>,
   ): Promise<void> {
     const started = Date.now();
+    // A worker that died mid-upload left its parts behind: clear them before writing the key again.
+    const aborted = await this.store.abortUploads(this.relativeKey(doc.s3Key));
+    if (aborted > 0)
+      this.logger.log({ msg: `aborted ${aborted} unfinished upload(s) of ${doc.s3Key}`, ...log });
     const download = await platform.openFile(token, doc.platformFileId, signal);
     let body: Readable = download.stream;
     if (pdf) {
