@@ -19,7 +19,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/config/**', 'test/**', 'bench/**', 'scripts/**', 'src/database/migrate.cli.ts', 'src/demo/**'],
+    files: ['src/config/**', 'test/**', 'bench/**', 'scripts/**', 'src/database/migrate.cli.ts', 'demo/**'],
     rules: { 'no-restricted-syntax': 'off' },
   },
 );

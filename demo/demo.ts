@@ -1,0 +1,190 @@
+// npm run demo [-- --once]: the service on embedded PostgreSQL and S3, wired to the eSignAnyWhere
+// simulator, with a handful of envelopes sent through (one of them failing). Prints where each
+// document landed and what failed, then stays up for a look at the admin page (or exits with --once).
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { DataSource } from 'typeorm';
+import { createApp } from '../src/app.factory';
+import { createRootLogger, PinoLoggerService } from '../src/common/pino-logger';
+import { ConfigError, loadConfig } from '../src/config/app-config';
+import { EMBEDDED_S3 } from '../src/storage/storage.module';
+import type { EmbeddedS3 } from '../src/storage/embedded-s3';
+import { EsignAnywhereSimulator } from '../test/simulators/esignanywhere/esignanywhere.simulator';
+
+const once = process.argv.includes('--once');
+const TERMINAL = ['done', 'failed', 'gone', 'needs_consent', 'dismissed'];
+
+async function main(): Promise<void> {
+  const port = Number(process.env.PORT ?? 3000);
+  const publicUrl = `http://localhost:${port}`;
+  const callbackToken = randomBytes(18).toString('base64url');
+  const adminToken = randomBytes(18).toString('base64url');
+
+  const sim = new EsignAnywhereSimulator({
+    callbackIntervalUnitMs: 2000,
+    oauthClients: [
+      {
+        clientId: 'demo-archiver',
+        clientSecret: 'demo-secret',
+        redirectUris: [`${publicUrl}/consent/oauth/callback`],
+      },
+    ],
+  });
+  const simUrl = await sim.start();
+  const { user, token } = sim.createUser({
+    email: 'alex.sender@example.com',
+    givenName: 'Alex',
+    surname: 'Sender',
+  });
+
+  let config;
+  try {
+    config = loadConfig({
+      LOG_LEVEL: 'warn',
+      ARCHIVE_POLL_INTERVAL_MS: '1000',
+      RETRY_BASE_DELAY_MS: '1000',
+      RETRY_MAX_DELAY_MS: '10000',
+      ALERT_TO: 'ops@example.com',
+      PUBLIC_BASE_URL: publicUrl,
+      TOKEN_ENCRYPTION_KEYS: `demo:${randomBytes(32).toString('base64')}`,
+      ESAW_OAUTH_CLIENT_ID: 'demo-archiver',
+      ESAW_OAUTH_CLIENT_SECRET: 'demo-secret',
+      ESAW_INBOX_URL: `${sim.url}/inbox`,
+      ...process.env,
+      PORT: String(port),
+      CALLBACK_TOKEN: callbackToken,
+      ADMIN_TOKENS: `demo:${adminToken}`,
+      ESAW_BASE_URL: simUrl,
+      ESAW_API_TOKEN: token,
+    });
+  } catch (error) {
+    console.error(error instanceof ConfigError ? error.message : error);
+    process.exit(78);
+  }
+
+  const logger = new PinoLoggerService(createRootLogger(config.LOG_LEVEL));
+  const app = await createApp(config, logger);
+  await app.listen(port, '127.0.0.1');
+  sim.setCallbackUrlTemplate(
+    `${publicUrl}/callbacks/esignanywhere?envelope=##EnvelopeId##&action=##Action##&token=${callbackToken}`,
+  );
+  console.log(`service:   ${publicUrl}  (data under ${config.DATA_DIR}/)`);
+  console.log(`simulator: ${simUrl}`);
+
+  const meta = (customer: string, type: string) =>
+    `<Dms><Customer><Id>${customer}</Id></Customer><DocType>${type}</DocType></Dms>`;
+  const envelopes = [
+    sim.createEnvelope({
+      senderUserId: user.id,
+      name: 'Employment contract',
+      metaData: meta('C-1001', 'contract'),
+      documents: [
+        { fileName: 'Employment contract.pdf', size: 180_000, attachments: [{ fileName: 'Passport.pdf' }] },
+      ],
+      legalDocuments: [{ fileName: 'CA22D certificate request.pdf' }],
+      recipients: [{ email: 'new.hire@example.com' }],
+    }),
+    sim.createEnvelope({
+      senderUserId: user.id,
+      name: 'Supplier NDA',
+      metaData: meta('S-2002', 'nda'),
+      documents: [{ fileName: 'NDA.pdf' }, { fileName: 'NDA annex.pdf' }],
+      recipients: [{ email: 'supplier@example.com' }],
+    }),
+    sim.createEnvelope({
+      senderUserId: user.id,
+      name: 'Rejected offer',
+      metaData: meta('C-3003', 'offer'),
+      recipients: [{ email: 'candidate@example.com' }],
+    }),
+    sim.createEnvelope({
+      senderUserId: user.id,
+      name: 'Lease (corrupt download)',
+      metaData: meta('C-4004', 'lease'),
+      recipients: [{ email: 'tenant@example.com' }],
+    }),
+  ];
+  // The last one fails on purpose: its signed PDF arrives without %%EOF every time.
+  const [corrupt] = sim.envelopeFiles(envelopes[3].id).filter((f) => f.kind === 'document');
+  sim.addFault({
+    endpoint: 'file.get',
+    fileId: corrupt.fileId,
+    fault: { kind: 'corruptPdf', mode: 'trailer' },
+  });
+
+  sim.finishEnvelope(envelopes[0].id, 'Completed');
+  sim.finishEnvelope(envelopes[1].id, 'Completed');
+  sim.finishEnvelope(envelopes[2].id, 'Rejected');
+  sim.finishEnvelope(envelopes[3].id, 'Completed');
+  console.log(`\nsent ${envelopes.length} envelopes through; waiting for the archive job...`);
+
+  const db = app.get(DataSource);
+  const bucket = config.S3_BUCKET ?? app.get<EmbeddedS3 | null>(EMBEDDED_S3, { strict: false })?.bucket;
+  const ids = envelopes.map((e) => e.id);
+  const deadline = Date.now() + 120_000;
+  let rows: {
+    envelope_id: string;
+    state: string;
+    cause: string | null;
+    last_error: string | null;
+    id: string;
+  }[] = [];
+  while (Date.now() < deadline) {
+    rows = await db.query(
+      'SELECT id, envelope_id, state, cause, last_error FROM transfers WHERE envelope_id = ANY($1::uuid[])',
+      [ids],
+    );
+    if (rows.length === ids.length && rows.every((r) => TERMINAL.includes(r.state))) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+
+  // Give the mail job a moment to send what the failures queued.
+  for (let i = 0; i < 20; i++) {
+    const [{ n }] = await db.query(`SELECT count(*)::int AS n FROM outbound_mail WHERE state = 'pending'`);
+    if (n === 0) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+
+  console.log('\nsummary');
+  for (const envelope of envelopes) {
+    const row = rows.find((r) => r.envelope_id === envelope.id);
+    console.log(`\n  ${envelope.name} (${envelope.id})`);
+    if (!row) {
+      console.log('    no transfer yet');
+      continue;
+    }
+    console.log(`    state: ${row.state}${row.cause ? ` (${row.cause})` : ''}`);
+    if (row.state === 'failed') console.log(`    last error: ${row.last_error}`);
+    const docs: { kind: string; s3_key: string; size: string; sha256: string | null }[] = await db.query(
+      'SELECT kind, s3_key, size, sha256 FROM transfer_documents WHERE transfer_id = $1 AND verified_at IS NOT NULL ORDER BY id',
+      [row.id],
+    );
+    for (const d of docs)
+      console.log(
+        `    ${d.kind.padEnd(16)} s3://${bucket}/${d.s3_key}  ${d.size} B  sha256 ${d.sha256?.slice(0, 16)}...`,
+      );
+    const deleted = sim.getEnvelope(envelope.id)?.deleted;
+    console.log(`    deleted on the platform: ${deleted ? 'yes' : 'no'}`);
+  }
+  console.log(
+    `\nmail: ${config.SMTP_URL ? 'sent through SMTP_URL' : `written to ${join(config.DATA_DIR, 'mail')}/`}`,
+  );
+  console.log(`admin page: ${publicUrl}/admin  (token: ${adminToken})`);
+  console.log(`metrics:    ${publicUrl}/metrics`);
+
+  const stop = async () => {
+    await app.close();
+    await sim.stop();
+    process.exit(0);
+  };
+  if (once) return stop();
+  console.log('\nrunning; Ctrl-C to stop');
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+}
+
+main().catch((error: unknown) => {
+  console.error('demo failed:', error);
+  process.exit(1);
+});
