@@ -102,7 +102,7 @@ async function main(): Promise<void> {
     CALLBACK_TOKEN: TOKEN,
     LOG_LEVEL: 'warn',
     ARCHIVE_ENABLED: 'false',
-    NODE_ENV: 'production',
+    DATA_DIR: join('.data', 'bench-intake'),
   };
   const appPort = await freePort();
   const basePort = await freePort();
