@@ -1,4 +1,5 @@
 import { InitialSchema1764000000000 } from './1764000000000-initial-schema';
+import { TransferResumedAt1764000100000 } from './1764000100000-transfer-resumed-at';
 
 /** Every migration, oldest first. */
-export const MIGRATIONS = [InitialSchema1764000000000];
+export const MIGRATIONS = [InitialSchema1764000000000, TransferResumedAt1764000100000];

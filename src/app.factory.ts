@@ -1,6 +1,7 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { LoggerService } from '@nestjs/common';
+import { setupAdminDocs } from './admin/admin-docs';
 import { AppModule } from './app.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { registerCallbackMetrics } from './metrics/callback-metrics.hook';
@@ -26,6 +27,7 @@ export async function createApp(
     bufferLogs: false,
   });
   app.useGlobalFilters(new AllExceptionsFilter());
+  setupAdminDocs(app);
   registerCallbackMetrics(adapter.getInstance(), app.get(MetricsService));
   app.enableShutdownHooks();
   return app;

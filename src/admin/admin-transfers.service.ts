@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import { queryRows } from '../database/query-rows';
 import {
   FINAL_STATES,
   LEASED_STATES,
@@ -83,7 +84,7 @@ function toView(row: TransferRow): TransferView {
  * pipeline skips verified documents on its own. `last_error` stays for history.
  */
 const RETRY_SET = `state = CASE WHEN t.archived_at IS NULL THEN 'pending' ELSE 'archived' END,
-  next_attempt_at = now(), cause = NULL, attempts = 0, finished_at = NULL, dismissed_reason = NULL,
+  next_attempt_at = now(), resumed_at = now(), cause = NULL, attempts = 0, finished_at = NULL, dismissed_reason = NULL,
   claim_token = NULL, lease_owner = NULL, lease_expires_at = NULL,
   state_version = t.state_version + 1, updated_at = now()`;
 
@@ -94,16 +95,6 @@ const DISMISSABLE_STATES: readonly TransferState[] = TRANSFER_STATES.filter(
 
 /** A bulk retry without a state filter leaves dismissed transfers alone: someone decided on each. */
 const BULK_RETRY_DEFAULT_STATES: readonly TransferState[] = RETRYABLE_STATES.filter((s) => s !== 'dismissed');
-
-/**
- * The rows a statement returns, whatever its kind. (Asked plainly, TypeORM answers an
- * `UPDATE ... RETURNING` with `[rows, rowCount]` but every other statement with the rows.)
- */
-async function records<T>(manager: EntityManager, sql: string, params: unknown[]): Promise<T[]> {
-  if (!manager.queryRunner) throw new Error('records() needs the manager of a transaction');
-  const result = await manager.queryRunner.query(sql, params, true);
-  return result.records as T[];
-}
 
 /** A filter as it is written into the audit log: only what was given. */
 function describeFilter(filter: TransferFilter): Record<string, unknown> {
@@ -168,75 +159,10 @@ export class AdminTransfersService {
     };
 
     const [documents, attempts, callbacks, adminActions] = await Promise.all([
-      this.dataSource
-        .query(
-          `SELECT kind, file_name AS "fileName", platform_file_id AS "platformFileId", s3_key AS "s3Key",
-                  size, sha256, verified_at AS "verifiedAt"
-             FROM transfer_documents WHERE transfer_id = $1 ORDER BY id`,
-          [id],
-        )
-        .then(
-          (
-            docs: (Omit<DocumentView, 'size' | 'verifiedAt'> & {
-              size: string | null;
-              verifiedAt: Date | null;
-            })[],
-          ) =>
-            docs.map((d): DocumentView => ({
-              ...d,
-              size: d.size === null ? null : Number(d.size),
-              verifiedAt: isoOrNull(d.verifiedAt),
-            })),
-        ),
-      this.dataSource
-        .query(
-          `SELECT attempt, worker, started_at AS "startedAt", finished_at AS "finishedAt", outcome,
-                  error_class AS "errorClass", error
-             FROM transfer_attempts WHERE transfer_id = $1 ORDER BY started_at, id`,
-          [id],
-        )
-        .then(
-          (
-            list: (Omit<AttemptView, 'startedAt' | 'finishedAt'> & {
-              startedAt: Date;
-              finishedAt: Date | null;
-            })[],
-          ) =>
-            list.map((a): AttemptView => ({
-              ...a,
-              startedAt: iso(a.startedAt),
-              finishedAt: isoOrNull(a.finishedAt),
-            })),
-        ),
-      this.dataSource
-        .query(
-          `SELECT action, received_count AS "receivedCount", first_received_at AS "firstReceivedAt",
-                  last_received_at AS "lastReceivedAt"
-             FROM noted_events WHERE platform = $1 AND envelope_id = $2 ORDER BY first_received_at, id`,
-          [row.platform, row.envelopeId],
-        )
-        .then(
-          (
-            list: (Omit<CallbackView, 'firstReceivedAt' | 'lastReceivedAt'> & {
-              firstReceivedAt: Date;
-              lastReceivedAt: Date;
-            })[],
-          ) =>
-            list.map((c): CallbackView => ({
-              ...c,
-              firstReceivedAt: iso(c.firstReceivedAt),
-              lastReceivedAt: iso(c.lastReceivedAt),
-            })),
-        ),
-      this.dataSource
-        .query(
-          `SELECT actor, action, at, detail FROM admin_actions
-            WHERE $1::uuid = ANY(transfer_ids) ORDER BY at, id LIMIT 200`,
-          [id],
-        )
-        .then((list: (Omit<AdminActionView, 'at'> & { at: Date })[]) =>
-          list.map((a): AdminActionView => ({ ...a, at: iso(a.at) })),
-        ),
+      this.documentsOf(id),
+      this.attemptsOf(id),
+      this.callbacksFor(row.platform, row.envelopeId),
+      this.actionsOn(id),
     ]);
     return {
       transfer,
@@ -249,8 +175,8 @@ export class AdminTransfersService {
   }
 
   async retry(id: string, actor: string): Promise<TransferView> {
-    const view = await this.dataSource.transaction(async (manager) => {
-      const rows = await records<
+    const retried = await this.dataSource.transaction(async (manager) => {
+      const rows = await queryRows<
         TransferRow & { previousState: TransferState; previousCause: string | null; previousAttempts: number }
       >(
         manager,
@@ -279,17 +205,17 @@ export class AdminTransfersService {
         attempts: row.previousAttempts,
         to: row.state,
       });
-      return { row, view: toView(row) };
+      return row;
     });
     this.logger.log({
       msg: `transfer retried by ${actor}`,
       actor,
       transferId: id,
-      envelopeId: view.row.envelopeId,
-      from: view.row.previousState,
-      to: view.row.state,
+      envelopeId: retried.envelopeId,
+      from: retried.previousState,
+      to: retried.state,
     });
-    return view.view;
+    return toView(retried);
   }
 
   /**
@@ -306,7 +232,7 @@ export class AdminTransfersService {
       const where = whereClause(conditions);
       const matchParams = [...params];
       params.push(limit);
-      const rows = await records<{ id: string; previousState: TransferState }>(
+      const rows = await queryRows<{ id: string; previousState: TransferState }>(
         manager,
         `WITH target AS (
            SELECT t.id, t.state FROM transfers t ${where}
@@ -346,8 +272,8 @@ export class AdminTransfersService {
   }
 
   async dismiss(id: string, reason: string, actor: string): Promise<TransferView> {
-    const view = await this.dataSource.transaction(async (manager) => {
-      const rows = await records<
+    const dismissed = await this.dataSource.transaction(async (manager) => {
+      const rows = await queryRows<
         TransferRow & { previousState: TransferState; previousCause: string | null }
       >(
         manager,
@@ -385,11 +311,67 @@ export class AdminTransfersService {
       msg: `transfer dismissed by ${actor}`,
       actor,
       transferId: id,
-      envelopeId: view.envelopeId,
-      from: view.previousState,
+      envelopeId: dismissed.envelopeId,
+      from: dismissed.previousState,
       reason,
     });
-    return toView(view);
+    return toView(dismissed);
+  }
+
+  private async documentsOf(id: string): Promise<DocumentView[]> {
+    const docs: (Omit<DocumentView, 'size' | 'verifiedAt'> & {
+      size: string | null;
+      verifiedAt: Date | null;
+    })[] = await this.dataSource.query(
+      `SELECT kind, file_name AS "fileName", platform_file_id AS "platformFileId", s3_key AS "s3Key",
+                size, sha256, verified_at AS "verifiedAt"
+           FROM transfer_documents WHERE transfer_id = $1 ORDER BY id`,
+      [id],
+    );
+    return docs.map((d) => ({
+      ...d,
+      size: d.size === null ? null : Number(d.size),
+      verifiedAt: isoOrNull(d.verifiedAt),
+    }));
+  }
+
+  private async attemptsOf(id: string): Promise<AttemptView[]> {
+    const attempts: (Omit<AttemptView, 'startedAt' | 'finishedAt'> & {
+      startedAt: Date;
+      finishedAt: Date | null;
+    })[] = await this.dataSource.query(
+      `SELECT attempt, worker, started_at AS "startedAt", finished_at AS "finishedAt", outcome,
+                error_class AS "errorClass", error
+           FROM transfer_attempts WHERE transfer_id = $1 ORDER BY started_at, id`,
+      [id],
+    );
+    return attempts.map((a) => ({ ...a, startedAt: iso(a.startedAt), finishedAt: isoOrNull(a.finishedAt) }));
+  }
+
+  private async callbacksFor(platform: string, envelopeId: string): Promise<CallbackView[]> {
+    const callbacks: (Omit<CallbackView, 'firstReceivedAt' | 'lastReceivedAt'> & {
+      firstReceivedAt: Date;
+      lastReceivedAt: Date;
+    })[] = await this.dataSource.query(
+      `SELECT action, received_count AS "receivedCount", first_received_at AS "firstReceivedAt",
+              last_received_at AS "lastReceivedAt"
+         FROM noted_events WHERE platform = $1 AND envelope_id = $2 ORDER BY first_received_at, id`,
+      [platform, envelopeId],
+    );
+    return callbacks.map((c) => ({
+      ...c,
+      firstReceivedAt: iso(c.firstReceivedAt),
+      lastReceivedAt: iso(c.lastReceivedAt),
+    }));
+  }
+
+  private async actionsOn(id: string): Promise<AdminActionView[]> {
+    const actions: (Omit<AdminActionView, 'at'> & { at: Date })[] = await this.dataSource.query(
+      `SELECT actor, action, at, detail FROM admin_actions
+        WHERE $1::uuid = ANY(transfer_ids) ORDER BY at, id LIMIT 200`,
+      [id],
+    );
+    return actions.map((a) => ({ ...a, at: iso(a.at) }));
   }
 
   /** The state of a transfer the caller could not change, or NOT_FOUND. */

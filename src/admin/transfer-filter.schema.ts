@@ -83,8 +83,7 @@ const filterFields = {
     .meta({ description: 'Envelope id, or its first characters.' }),
 };
 
-const filterObject = z.object(filterFields);
-type FilterInput = z.output<typeof filterObject>;
+type FilterInput = z.output<z.ZodObject<typeof filterFields>>;
 
 function checkRange(value: { from?: Date; to?: Date }, ctx: z.RefinementCtx): void {
   if (value.from && value.to && value.from >= value.to) {

@@ -295,6 +295,17 @@ export class ConsentService {
     }
     await this.senders.noteSentEnvelope(ESIGNANYWHERE, envelopeId, senderId, draftId);
     this.logger.log({ msg: 'draft sent for the sender', ...context, envelope: envelopeId });
+    // Learn the sender's address now: if their access is ever refused, the mail asking them to
+    // grant it again must reach them. Best effort; the send itself has already succeeded.
+    try {
+      const envelope = await this.esaw.getEnvelope(token, envelopeId);
+      if (envelope.sender.email) await this.senders.rememberEmail(senderId, envelope.sender.email);
+    } catch (error) {
+      this.logger.warn({
+        msg: `could not read the sender's address: ${(error as Error).message}`,
+        ...context,
+      });
+    }
     return { kind: 'redirect', location: this.settings.inboxUrl };
   }
 

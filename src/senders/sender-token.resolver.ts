@@ -69,6 +69,11 @@ export class SenderTokenResolver {
     await this.senders.markRejected(senderId, manager);
   }
 
+  /** The platform told us the sender's address: keep it for the mail that asks them to grant access again. */
+  async rememberEmail(senderId: string, email: string): Promise<void> {
+    await this.senders.rememberEmail(senderId, email);
+  }
+
   private open(
     row: SenderRecord,
   ): { kind: 'token'; token: string; sender: SenderRef } | { kind: 'needs_consent'; sender: SenderRef } {

@@ -93,7 +93,8 @@ export class SenderRepository {
       `WITH resumed AS (
          UPDATE transfers
             SET state = CASE WHEN archived_at IS NOT NULL THEN 'archived' ELSE 'pending' END,
-                next_attempt_at = now(), cause = NULL, state_version = state_version + 1, updated_at = now()
+                next_attempt_at = now(), resumed_at = now(), cause = NULL, state_version = state_version + 1,
+                updated_at = now()
           WHERE state = 'needs_consent' AND platform = $1
             AND envelope_id IN (SELECT envelope_id FROM envelope_senders WHERE platform = $1 AND sender_id = $2)
           RETURNING 1
@@ -144,6 +145,14 @@ export class SenderRepository {
     await this.dataSource.query(
       `DELETE FROM envelope_senders WHERE platform = $1 AND envelope_id = $2 AND draft_id = $3 AND sender_id = $4`,
       [platform, draft, draft, senderId],
+    );
+  }
+
+  /** Remembers the sender's e-mail as the platform reports it, so "grant access again" mail can reach them. */
+  async rememberEmail(senderId: string, email: string): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE senders SET email = $2, updated_at = now() WHERE id = $1 AND email IS DISTINCT FROM $2`,
+      [senderId, email.slice(0, 320)],
     );
   }
 

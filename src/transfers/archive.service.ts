@@ -88,7 +88,7 @@ export class ArchiveService {
           'UNAUTHORIZED',
         );
       }
-      outcome = await this.archive(claim, platform, resolution.token, signal, log);
+      outcome = await this.archive(claim, platform, resolution.token, resolution.sender, signal, log);
     } catch (error) {
       failure = classifyError(error);
       if (failure.errorClass === 'LEASE_LOST') {
@@ -107,12 +107,15 @@ export class ArchiveService {
     claim: ClaimedTransfer,
     platform: SigningPlatform,
     token: string,
+    sender: SenderRef | null,
     signal: AbortSignal,
     log: Record<string, string>,
   ): Promise<TransferState> {
     if (!claim.archivedAt) {
       const envelope = await platform.getEnvelope(token, claim.envelopeId, signal);
       const senderEmail = envelope.sender.email ?? null;
+      if (sender && senderEmail && sender.email !== senderEmail)
+        await this.tokens.rememberEmail(sender.senderId, senderEmail);
       if (!FINAL_STATUSES.has(envelope.status)) return this.waitForFinish(claim, envelope, senderEmail, log);
 
       await this.claims.transition(claim, {
@@ -147,7 +150,7 @@ export class ArchiveService {
     senderEmail: string | null,
     log: Record<string, string>,
   ): Promise<TransferState> {
-    const age = Date.now() - claim.createdAt.getTime();
+    const age = Date.now() - claim.ageFrom.getTime();
     if (age >= this.config.ARCHIVE_ACTIVE_WINDOW) {
       throw new ArchiveError(
         `the envelope is still ${envelope.status} ${Math.round(age / 3_600_000)} h after its callback`,
@@ -355,7 +358,7 @@ export class ArchiveService {
       error.errorClass,
       {
         attempts: claim.attempts,
-        ageMs: Date.now() - claim.createdAt.getTime(),
+        ageMs: Date.now() - claim.ageFrom.getTime(),
         retryAfterMs: error.retryAfterMs,
         copiedSomething: verified[0].n > 0 && !claim.archivedAt,
       },
@@ -382,7 +385,7 @@ export class ArchiveService {
       if (decision.state === 'failed') {
         await this.enqueueFailureMail(claim, decision.cause, error, stateVersion, manager);
       } else if (decision.state === 'needs_consent') {
-        if (sender) await this.tokens.markRejected(sender.senderId);
+        if (sender) await this.tokens.markRejected(sender.senderId, manager);
         await this.enqueueConsentMail(claim, sender, stateVersion, manager);
       }
     });

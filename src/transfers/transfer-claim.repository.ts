@@ -12,6 +12,8 @@ export interface ClaimedTransfer {
   claimToken: string;
   attempts: number;
   createdAt: Date;
+  /** Age limits count from here: the first callback, or the latest operator retry or re-consent. */
+  ageFrom: Date;
   archivedAt: Date | null;
   senderEmail: string | null;
   stateVersion: number;
@@ -32,7 +34,7 @@ export interface TransitionPatch {
 }
 
 const CLAIM_COLUMNS = `t.id, t.platform, t.envelope_id AS "envelopeId", t.claim_token AS "claimToken", t.attempts,
-  t.created_at AS "createdAt", t.archived_at AS "archivedAt", t.sender_email AS "senderEmail",
+  t.created_at AS "createdAt", coalesce(t.resumed_at, t.created_at) AS "ageFrom", t.archived_at AS "archivedAt", t.sender_email AS "senderEmail",
   t.state_version AS "stateVersion"`;
 
 @Injectable()

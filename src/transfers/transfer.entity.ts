@@ -4,6 +4,10 @@ import type { TransferState } from './transfer-state';
 @Entity({ name: 'transfers' })
 @Unique('uq_transfers_envelope', ['platform', 'envelopeId'])
 @Index('ix_transfers_state', ['state', 'updatedAt'])
+@Index('ix_transfers_due', ['nextAttemptAt'], {
+  where: `state IN ('pending', 'waiting', 'retrying', 'archived')`,
+})
+@Index('ix_transfers_created', ['createdAt', 'id'])
 export class Transfer {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
@@ -64,6 +68,10 @@ export class Transfer {
   /** Bumped on every state change; mail is sent at most once per value. */
   @Column({ name: 'state_version', type: 'integer', default: 0 })
   stateVersion!: number;
+
+  /** When an operator retried it or its sender granted access again; age limits count from here. */
+  @Column({ name: 'resumed_at', type: 'timestamptz', nullable: true })
+  resumedAt!: Date | null;
 
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
   createdAt!: Date;

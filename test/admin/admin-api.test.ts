@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from 'pg';
-import { setupAdminDocs } from '../../src/admin/admin-docs';
 import { startTestApp, type RunningApp } from '../support/app';
 import {
   ADMIN_ENV,
@@ -43,7 +42,7 @@ describe('admin API', () => {
   let svc: RunningApp;
   let db: Client;
   before(async () => {
-    svc = await startTestApp(ADMIN_ENV, { customize: setupAdminDocs });
+    svc = await startTestApp(ADMIN_ENV);
     db = await connect(svc);
   });
   after(async () => {
@@ -593,6 +592,26 @@ describe('admin API', () => {
         from: { failed: 5 },
         more: true,
       });
+    });
+
+    it('passes over a transfer a worker has locked this instant instead of waiting for it', async () => {
+      const platform = 'bulk-locked';
+      const locked = await insertTransfer(db, failedSeed({ platform }));
+      const free = await insertTransfer(db, failedSeed({ platform }));
+      const worker = await connect(svc);
+      try {
+        await worker.query('BEGIN');
+        await worker.query('SELECT 1 FROM transfers WHERE id = $1 FOR UPDATE', [locked.id]);
+        const result = await json<{ retried: number; ids: string[]; more: boolean }>(
+          await admin(svc, '/admin/transfers/retry', { method: 'POST', body: { platform, state: 'failed' } }),
+        );
+        assert.deepEqual(result, { retried: 1, ids: [free.id], more: true });
+        await worker.query('ROLLBACK');
+      } finally {
+        await worker.end();
+      }
+      const [row] = await rows(db, 'SELECT state FROM transfers WHERE id = $1', [locked.id]);
+      assert.equal(row.state, 'failed');
     });
 
     it('retries dismissed transfers only when the filter names that state', async () => {

@@ -2,22 +2,9 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import type { Client } from 'pg';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { setupAdminDocs } from '../../src/admin/admin-docs';
 import { startTestApp, type RunningApp } from '../support/app';
 import { launchBrowser, watchPage, type PageProblems } from '../support/browser';
 import { ADMIN_ENV, ALICE_TOKEN, connect, failedSeed, insertTransfer, rows } from './admin-fixtures';
-
-/** Polls the database until `check` holds, for effects that follow a click. */
-async function eventually<T>(read: () => Promise<T>, check: (value: T) => boolean, what: string): Promise<T> {
-  const deadline = Date.now() + 10_000;
-  let value = await read();
-  while (!check(value)) {
-    if (Date.now() > deadline) assert.fail(`${what}: last seen ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    value = await read();
-  }
-  return value;
-}
 
 describe('admin page in Chromium', () => {
   let svc: RunningApp;
@@ -28,7 +15,7 @@ describe('admin page in Chromium', () => {
   let problems: PageProblems;
 
   before(async () => {
-    svc = await startTestApp(ADMIN_ENV, { customize: setupAdminDocs });
+    svc = await startTestApp(ADMIN_ENV);
     db = await connect(svc);
     browser = await launchBrowser();
   });

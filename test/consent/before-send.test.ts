@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { TokenCipher } from '../../src/senders/token-cipher';
+import { watchPage } from '../support/browser';
 import { ConsentWorld, KEY_1, OAUTH_CLIENT_ID, pageOutcome } from './consent-world';
 
 interface SenderRow {
@@ -141,10 +142,7 @@ describe('before-send page with the OAuth code grant (simulator over HTTP, real 
     const { user, draftId } = world.senderWithDraft();
     const context = await world.newContext();
     const page = await context.newPage();
-    const cspViolations: string[] = [];
-    page.on('console', (message) => {
-      if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
-    });
+    const problems = watchPage(page);
     await page.goto(world.beforeSendUrl(draftId));
     const callback = page.waitForResponse((r) =>
       r.url().startsWith(`${world.publicUrl}/consent/oauth/callback`),
@@ -156,7 +154,7 @@ describe('before-send page with the OAuth code grant (simulator over HTTP, real 
     assert.equal(await pageOutcome(page), 'ACCESS_DENIED');
     // The page's only style is allowed by its CSP hash; nothing else runs or loads.
     assert.equal(await page.evaluate('getComputedStyle(document.body).maxWidth'), '576px');
-    assert.deepEqual(cspViolations, []);
+    assert.deepEqual(problems, { errors: [], cspViolations: [] });
     assert.match(await page.locator('h1').innerText(), /Access was not granted/);
     assert.equal(response.headers()['referrer-policy'], 'no-referrer');
     assert.equal(response.headers()['cache-control'], 'no-store');

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { Client } from 'pg';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchBrowser } from '../support/browser';
 import { startTestApp, type RunningApp } from '../support/app';
 import { EsignAnywhereSimulator } from '../simulators/esignanywhere/esignanywhere.simulator';
 import type { SimUser } from '../simulators/esignanywhere/esignanywhere-simulator.types';
@@ -9,22 +10,6 @@ import type { SimUser } from '../simulators/esignanywhere/esignanywhere-simulato
 export const OAUTH_CLIENT_ID = 'esign-archiver-test';
 export const OAUTH_CLIENT_SECRET = 'oauth-client-secret-for-tests-0123456789';
 export const KEY_1 = `k1:${randomBytes(32).toString('base64')}`;
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-/** Debian's chromium, driven by playwright-core. */
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, timeout: 60_000 });
-}
 
 /**
  * The service's public address. PUBLIC_BASE_URL must be known before the service starts (it is in its
@@ -88,7 +73,7 @@ export class ConsentWorld {
 
   /** Chromium, started on first use. */
   browser(): Promise<Browser> {
-    this.launched ??= launchChromium();
+    this.launched ??= launchBrowser();
     return this.launched;
   }
 

@@ -63,7 +63,7 @@ export async function sha256Of(
     hash.update(chunk);
     size += chunk.length;
     if (head.length < 16) head = Buffer.concat([head, chunk.subarray(0, 16 - head.length)]);
-    tail = Buffer.concat([tail, chunk]).subarray(-16);
+    tail = chunk.length >= 16 ? Buffer.from(chunk.subarray(-16)) : Buffer.concat([tail, chunk]).subarray(-16);
   }
   return { sha256: hash.digest('hex'), size, head, tail };
 }

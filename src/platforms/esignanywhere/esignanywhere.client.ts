@@ -710,9 +710,9 @@ export class EsignAnywhereClient implements OnModuleDestroy {
     let value: unknown;
     try {
       value = JSON.parse(text);
-    } catch (cause) {
+    } catch {
+      // The SyntaxError is not kept: V8 quotes the body in its message, and a body can hold a token.
       throw new PlatformError(`eSignAnyWhere ${operation}: response is not valid JSON`, 'PROTOCOL', {
-        cause,
         status: exchange.status,
       });
     }

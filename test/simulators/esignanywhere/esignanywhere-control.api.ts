@@ -32,6 +32,7 @@ import {
 //   DELETE /_control/faults/{id} | /_control/faults
 //   GET    /_control/requests?endpoint=&envelopeId=&userId=&method=   DELETE /_control/requests
 //   GET    /_control/callbacks?envelopeId=        POST /_control/callbacks/template {template}
+//   GET    /_control/callbacks/wait?envelopeId=&action=&timeoutMs=   -> the delivery once a 2xx came, else 408
 //   POST   /_control/oauth/clients                SimOAuthClient
 //   POST   /_control/oauth/decision               SimOAuthDecision | null
 //   POST   /_control/reset
@@ -179,6 +180,26 @@ async function route(sim: EsignAnywhereSimulator, req: http.IncomingMessage, url
       break;
     case 'callbacks':
       if (is('GET', 1)) return sim.callbackDeliveries(url.searchParams.get('envelopeId') ?? undefined);
+      if (is('GET', 2) && id === 'wait') {
+        const envelopeId = url.searchParams.get('envelopeId');
+        const action = url.searchParams.get('action');
+        const timeoutMs = Number(url.searchParams.get('timeoutMs') ?? 10_000);
+        if (!envelopeId) throw new ControlError(400, 'envelopeId is required');
+        if (action !== null && action !== 'envelopeFinished' && action !== 'envelopeExpired') {
+          throw new ControlError(400, 'action is envelopeFinished or envelopeExpired');
+        }
+        if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 120_000) {
+          throw new ControlError(400, 'timeoutMs is 1 to 120000');
+        }
+        try {
+          return await sim.waitForCallbackDelivery(envelopeId, {
+            ...(action !== null && { action }),
+            timeoutMs,
+          });
+        } catch (error) {
+          throw new ControlError(408, error instanceof Error ? error.message : String(error));
+        }
+      }
       if (is('POST', 2) && id === 'template') {
         const template = object(await readJson(req)).template;
         if (template !== null && typeof template !== 'string')

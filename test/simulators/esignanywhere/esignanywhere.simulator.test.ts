@@ -623,7 +623,9 @@ describe('EsignAnywhereSimulator over HTTP', () => {
       );
       assert.ok(log.every((e) => e.userId === created.user.id));
       assert.equal((await control('POST', '/faults', { fault: { kind: 'mutateJson' } })).status, 400);
-      await sim.waitForCallbackDelivery(envelope.id);
+      const waited = await control('GET', `/callbacks/wait?envelopeId=${envelope.id}&timeoutMs=5000`);
+      assert.equal(waited.status, 200);
+      assert.equal(((await waited.json()) as { action: string }).action, 'envelopeFinished');
       const callbacks = (await (await control('GET', `/callbacks?envelopeId=${envelope.id}`)).json()) as {
         state: string;
       }[];

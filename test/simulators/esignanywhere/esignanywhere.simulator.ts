@@ -83,6 +83,7 @@ export * from './esignanywhere-simulator.types';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_REQUEST_BODY = 1024 * 1024;
+const REQUEST_LOG_LIMIT = 100_000;
 const FIND_STATUSES = [...SIM_ENVELOPE_STATUSES, 'ActionRequired', 'WaitingForOthers', 'ExpiringSoon'];
 
 interface TokenRecord {
@@ -842,6 +843,8 @@ export class EsignAnywhereSimulator {
     for (const key of ['code', 'client_secret', 'code_verifier'])
       if (key in entry.query) entry.query[key] = '[redacted]';
     this.log.push(entry);
+    // A long-running demo process must not grow without bound: keep the newest entries.
+    if (this.log.length > REQUEST_LOG_LIMIT) this.log.splice(0, this.log.length - REQUEST_LOG_LIMIT);
     const started = Date.now();
     res.once('close', () => {
       entry.durationMs = Date.now() - started;
