@@ -76,6 +76,16 @@ async function main(): Promise<void> {
       return e;
     });
 
+  /** How busy this process (the simulator and s3rver) was while `work` ran, in % of one core. */
+  const parentCpu = async <T>(
+    work: () => Promise<T & { ms: number }>,
+  ): Promise<T & { ms: number; parentCpu: number }> => {
+    const before = process.cpuUsage();
+    const result = await work();
+    const used = process.cpuUsage(before);
+    return { ...result, parentCpu: Math.round(((used.user + used.system) / 1000 / result.ms) * 100) };
+  };
+
   const runBaseline = async (envelopes: { id: string }[]) => {
     const jobFile = join(await mkdtemp(join(tmpdir(), 'bench-')), 'job.json');
     const files = envelopes.map((e) => ({
@@ -143,8 +153,8 @@ async function main(): Promise<void> {
     return { ms, peak: await rss.stop(), idle };
   };
 
-  try {
-    worker = await startWorkerProcess({
+  const startWorker = async () =>
+    startWorkerProcess({
       DATABASE_URL: dbUrl.toString(),
       CALLBACK_TOKEN: TEST_CALLBACK_TOKEN,
       LOG_LEVEL: 'warn',
@@ -161,30 +171,35 @@ async function main(): Promise<void> {
       DATA_DIR: await mkdtemp(join(tmpdir(), 'bench-data-')),
     });
 
+  try {
+    worker = await startWorker();
+
     // (a) many small envelopes
     const small = makeEnvelopes(ENVELOPES, DOC_MB, 3);
     const smallBaselineSet = makeEnvelopes(ENVELOPES, DOC_MB, 3);
-    const a = await runWorker(small);
-    const aBase = await runBaseline(smallBaselineSet);
+    const a = await parentCpu(() => runWorker(small));
+    const aBase = await parentCpu(() => runBaseline(smallBaselineSet));
     const aBytes = bytesOf(small);
     const perMin = (n: number, ms: number) => (n / ms) * 60_000;
     console.log(
       `(a) ${ENVELOPES} envelopes x 3 documents of ${DOC_MB} MB (+ audit trails), concurrency ${CONCURRENCY}`,
     );
     console.log(
-      `    worker   ${perMin(ENVELOPES, a.ms).toFixed(0)} envelopes/min  ${mb((aBytes / a.ms) * 1000)} MB/s  (${(a.ms / 1000).toFixed(1)} s)`,
+      `    worker   ${perMin(ENVELOPES, a.ms).toFixed(0)} envelopes/min  ${mb((aBytes / a.ms) * 1000)} MB/s  (${(a.ms / 1000).toFixed(1)} s; simulator+s3rver process ${a.parentCpu}% CPU)`,
     );
     console.log(
-      `    baseline ${perMin(ENVELOPES, aBase.ms).toFixed(0)} envelopes/min  ${mb((aBytes / aBase.ms) * 1000)} MB/s  (${(aBase.ms / 1000).toFixed(1)} s)`,
+      `    baseline ${perMin(ENVELOPES, aBase.ms).toFixed(0)} envelopes/min  ${mb((aBytes / aBase.ms) * 1000)} MB/s  (${(aBase.ms / 1000).toFixed(1)} s; simulator+s3rver process ${aBase.parentCpu}% CPU)`,
     );
     console.log(`    ratio (worker / baseline throughput): ${(aBase.ms / a.ms).toFixed(2)}`);
     console.log(`    worker peak RSS ${mb(a.peak)} MB (idle ${mb(a.idle)} MB)`);
 
-    // (b) one large PDF
+    // (b) one large PDF, on a fresh worker process so that its idle RSS is a true idle
+    await worker.kill('SIGTERM');
+    worker = await startWorker();
     const [big] = makeEnvelopes(1, BIG_MB, 1);
     const [bigBase] = makeEnvelopes(1, BIG_MB, 1);
-    const b = await runWorker([big]);
-    const bBase = await runBaseline([bigBase]);
+    const b = await parentCpu(() => runWorker([big]));
+    const bBase = await parentCpu(() => runBaseline([bigBase]));
     const bBytes = bytesOf([big]);
     console.log(`(b) one ${BIG_MB} MB PDF`);
     console.log(`    worker   ${mb((bBytes / b.ms) * 1000)} MB/s  (${(b.ms / 1000).toFixed(1)} s)`);

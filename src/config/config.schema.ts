@@ -129,6 +129,7 @@ export const configSchema = z.object({
   ARCHIVE_ENABLED: bool(true),
   ARCHIVE_POLL_INTERVAL_MS: int(5000, 50, 3_600_000),
   ARCHIVE_CONCURRENCY: int(4, 1, 64),
+  ARCHIVE_FILE_CONCURRENCY: int(2, 1, 16),
   ARCHIVE_LEASE_MS: int(120_000, 1000, 3_600_000),
   ARCHIVE_ACTIVE_WINDOW: duration('24h'),
   ARCHIVE_UNFINISHED_DOCUMENTS: bool(true),

@@ -2,6 +2,7 @@ import { pipeline, type Readable } from 'node:stream';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { runPool } from '../common/run-pool';
 import { queryRows } from '../database/query-rows';
 import { MailOutboxService } from '../notifications/mail-outbox.service';
 import {
@@ -130,12 +131,13 @@ export class ArchiveService {
       const documents = await this.planDocuments(claim, files);
       const tags = this.tagsFor(claim, envelope, metadata);
 
-      for (const doc of documents) {
-        if (doc.verifiedAt) continue; // copied and proven by an earlier attempt
+      // A few files of one envelope at a time: the per-file round trips overlap.
+      const pending = documents.filter((d) => !d.verifiedAt); // the rest was proven by an earlier attempt
+      await runPool(pending, this.config.ARCHIVE_FILE_CONCURRENCY, async (doc) => {
         signal.throwIfAborted();
         const file = files.find((f) => f.kind === doc.kind && f.fileId === doc.platformFileId);
         await this.copyDocument(claim, platform, token, envelope, doc, file?.pdf ?? false, tags, signal, log);
-      }
+      });
       await this.writeManifest(claim, envelope, metadata, tags);
       await this.claims.transition(claim, { state: 'archiving', archived: true });
       claim.archivedAt = new Date();
@@ -218,9 +220,12 @@ export class ArchiveService {
   ): Promise<void> {
     const started = Date.now();
     // A worker that died mid-upload left its parts behind: clear them before writing the key again.
-    const aborted = await this.store.abortUploads(this.relativeKey(doc.s3Key));
-    if (aborted > 0)
-      this.logger.log({ msg: `aborted ${aborted} unfinished upload(s) of ${doc.s3Key}`, ...log });
+    // Only a transfer claimed before can have any, so the first attempt skips the listing.
+    if (claim.attempts > 1) {
+      const aborted = await this.store.abortUploads(this.relativeKey(doc.s3Key));
+      if (aborted > 0)
+        this.logger.log({ msg: `aborted ${aborted} unfinished upload(s) of ${doc.s3Key}`, ...log });
+    }
     const download = await platform.openFile(token, doc.platformFileId, signal);
     let body: Readable = download.stream;
     if (pdf) {
@@ -301,8 +306,8 @@ export class ArchiveService {
       key,
       body: Buffer.from(JSON.stringify(manifest, null, 2)),
       contentType: 'application/json',
+      // No tags: they classify the documents; the manifest is found beside them.
       metadata: { platform: claim.platform, 'envelope-id': claim.envelopeId, 'document-kind': 'manifest' },
-      tags: { ...tags, 'document-kind': 'manifest' },
     });
     await this.store.verify(key, { size: stored.size, sha256: stored.sha256 });
     await this.dataSource.query(
