@@ -159,17 +159,17 @@ export class ArchiveService {
         'NEVER_FINISHED',
       );
     }
-    // Re-check with backoff: soon at first (post-processing takes a moment), then more rarely.
-    const delay = Math.min(
-      this.config.RETRY_BASE_DELAY_MS * 2 ** Math.min(claim.attempts - 1, 10),
-      3_600_000,
-    );
+    // Re-check soon at first (the platform's post-processing takes a moment), then more rarely: a
+    // quarter of the time waited so far, capped at an hour. Checks are not attempts: an envelope that
+    // is slow to finish must not use up the retries its archiving may need later.
+    const delay = Math.min(Math.max(this.config.RETRY_BASE_DELAY_MS, age / 4), 3_600_000);
     await this.claims.transition(claim, {
       state: 'waiting',
       envelopeStatus: envelope.status,
       senderEmail,
       cause: 'not_finished_yet',
       delayMs: Math.min(delay, Math.max(1000, this.config.ARCHIVE_ACTIVE_WINDOW - age)),
+      uncountAttempt: true,
     });
     this.logger.log({ msg: `envelope is ${envelope.status}; checking again later`, ...log });
     return 'waiting';

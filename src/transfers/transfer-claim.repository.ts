@@ -31,6 +31,8 @@ export interface TransitionPatch {
   archived?: boolean;
   platformDeleted?: boolean;
   finished?: boolean;
+  /** The claim was only a look (the envelope is not finished yet), not an attempt at the work. */
+  uncountAttempt?: boolean;
 }
 
 const CLAIM_COLUMNS = `t.id, t.platform, t.envelope_id AS "envelopeId", t.claim_token AS "claimToken", t.attempts,
@@ -111,6 +113,7 @@ export class TransferClaimRepository {
     if (patch.archived) sets.push('archived_at = coalesce(archived_at, now())');
     if (patch.platformDeleted) sets.push('platform_deleted_at = coalesce(platform_deleted_at, now())');
     if (patch.finished) sets.push('finished_at = now()');
+    if (patch.uncountAttempt) sets.push('attempts = greatest(attempts - 1, 0)');
     if (!LEASED_STATES.includes(patch.state)) {
       sets.push('claim_token = NULL', 'lease_owner = NULL', 'lease_expires_at = NULL');
     }
