@@ -125,9 +125,13 @@ export class ArchiveService {
         senderEmail,
       });
       this.logger.log({ msg: `envelope is ${envelope.status}; archiving`, ...log });
-      const metadata = parseEnvelopeMetadata(await platform.getMetadata(token, claim.envelopeId, signal));
+      const [rawMetadata, listed] = await Promise.all([
+        platform.getMetadata(token, claim.envelopeId, signal),
+        platform.listFiles(token, claim.envelopeId, signal),
+      ]);
+      const metadata = parseEnvelopeMetadata(rawMetadata);
       if (metadata.problem) this.logger.warn({ msg: `metadata: ${metadata.problem}`, ...log });
-      const files = this.selectFiles(envelope, await platform.listFiles(token, claim.envelopeId, signal));
+      const files = this.selectFiles(envelope, listed);
       const documents = await this.planDocuments(claim, files);
       const tags = this.tagsFor(claim, envelope, metadata);
 
@@ -138,7 +142,7 @@ export class ArchiveService {
         const file = files.find((f) => f.kind === doc.kind && f.fileId === doc.platformFileId);
         await this.copyDocument(claim, platform, token, envelope, doc, file?.pdf ?? false, tags, signal, log);
       });
-      await this.writeManifest(claim, envelope, metadata, tags);
+      await this.writeManifest(claim, envelope, metadata, tags, documents);
       await this.claims.transition(claim, { state: 'archiving', archived: true });
       claim.archivedAt = new Date();
       this.logger.log({ msg: `all ${documents.length} documents verified in the object store`, ...log });
@@ -194,16 +198,18 @@ export class ArchiveService {
     const fresh = files.filter(
       (f) => !existing.some((d) => d.kind === f.kind && d.platformFileId === f.fileId),
     );
-    for (const file of fresh) {
+    if (fresh.length === 0) return existing.filter((d) => d.kind !== 'manifest');
+    const keys = fresh.map((file) => {
       const folder = used.get(file.kind) ?? new Set<string>();
       used.set(file.kind, folder);
-      const name = safeFileName(file.fileName, folder);
-      await this.dataSource.query(
-        `INSERT INTO transfer_documents (transfer_id, kind, platform_file_id, file_name, s3_key)
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT ON CONSTRAINT uq_transfer_documents_file DO NOTHING`,
-        [claim.id, file.kind, file.fileId, file.fileName, this.fullKey(`${base}/${file.kind}/${name}`)],
-      );
-    }
+      return this.fullKey(`${base}/${file.kind}/${safeFileName(file.fileName, folder)}`);
+    });
+    await this.dataSource.query(
+      `INSERT INTO transfer_documents (transfer_id, kind, platform_file_id, file_name, s3_key)
+       SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])
+       ON CONFLICT ON CONSTRAINT uq_transfer_documents_file DO NOTHING`,
+      [claim.id, fresh.map((f) => f.kind), fresh.map((f) => f.fileId), fresh.map((f) => f.fileName), keys],
+    );
     return (await this.loadDocuments(claim.id)).filter((d) => d.kind !== 'manifest');
   }
 
@@ -259,6 +265,12 @@ export class ArchiveService {
       );
       if (updated.length !== 1)
         throw new ArchiveError('the transfer was taken over by another worker', 'LEASE_LOST');
+      Object.assign(doc, {
+        size: String(stored.size),
+        sha256: stored.sha256,
+        s3Key: stored.objectKey,
+        verifiedAt: new Date(),
+      });
       this.metrics.documentArchived(doc.kind, stored.size);
       this.logger.log({
         msg: `archived ${doc.kind} ${doc.fileName}`,
@@ -279,8 +291,9 @@ export class ArchiveService {
     envelope: PlatformEnvelope,
     metadata: ParsedMetadata,
     tags: Record<string, string>,
+    /** Every document of the envelope, each verified by now. */
+    documents: DocumentRow[],
   ): Promise<void> {
-    const documents = (await this.loadDocuments(claim.id)).filter((d) => d.kind !== 'manifest');
     const key = `${this.baseKey(claim)}/manifest.json`;
     const manifest = {
       schema: 'esign-archiver/manifest@1',
