@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { Client } from 'pg';
+import { queryAt } from '../support/database';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchBrowser } from '../support/browser';
 import { startTestApp, type RunningApp } from '../support/app';
@@ -148,14 +148,8 @@ export class ConsentWorld {
     await page.click(`#${decision}`);
   }
 
-  async query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
-    const c = new Client({ connectionString: this.svc.db.url });
-    await c.connect();
-    try {
-      return (await c.query(sql, params)).rows as T[];
-    } finally {
-      await c.end();
-    }
+  query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+    return queryAt<T>(this.svc.db.url, sql, params);
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Client } from 'pg';
 import { TEST_CALLBACK_TOKEN } from '../support/app';
 import { startTestS3, type TestS3 } from '../support/s3';
 import { startTestSmtp, type TestSmtp } from '../support/smtp';
@@ -41,16 +40,13 @@ describe('a sender revokes access and grants it again from the mail link', () =>
     await Promise.all([s3?.close(), smtp?.close()]);
   });
 
-  const transferState = async (envelopeId: string) => {
-    const c = new Client({ connectionString: world.svc.db.url });
-    await c.connect();
-    try {
-      return (await c.query('SELECT state, cause FROM transfers WHERE envelope_id = $1', [envelopeId]))
-        .rows[0] as { state: string; cause: string | null } | undefined;
-    } finally {
-      await c.end();
-    }
-  };
+  const transferState = async (envelopeId: string) =>
+    (
+      await world.query<{ state: string; cause: string | null }>(
+        'SELECT state, cause FROM transfers WHERE envelope_id = $1',
+        [envelopeId],
+      )
+    )[0];
   const waitFor = async (envelopeId: string, state: string) => {
     const deadline = Date.now() + 60_000;
     for (;;) {

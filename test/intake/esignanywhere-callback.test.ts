@@ -1,21 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Client } from 'pg';
 import { startTestApp, TEST_CALLBACK_TOKEN, type RunningApp } from '../support/app';
-import { createTestDatabase } from '../support/database';
+import { createTestDatabase, queryAt } from '../support/database';
 import { TcpProxy } from '../support/tcp-proxy';
 
 const ENVELOPE = '6F1C7E0A-2B3D-4E5F-8A9B-0C1D2E3F4A5B';
 
-async function rows(url: string, sql: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
-  const c = new Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query(sql, params)).rows;
-  } finally {
-    await c.end();
-  }
-}
+const rows = (url: string, sql: string, params: unknown[] = []) => queryAt(url, sql, params);
 
 function callbackUrl(base: string, params: Record<string, string | undefined>): string {
   const url = new URL('/callbacks/esignanywhere', base);

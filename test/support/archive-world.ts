@@ -5,11 +5,10 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
 } from '@aws-sdk/client-s3';
-import { Client } from 'pg';
 import { EsignAnywhereSimulator } from '../simulators/esignanywhere/esignanywhere.simulator';
 import type { EsignAnywhereSimulatorOptions } from '../simulators/esignanywhere/esignanywhere-simulator.types';
 import { startTestApp, TEST_CALLBACK_TOKEN, type RunningApp } from './app';
-import { createTestDatabase, type TestDatabase } from './database';
+import { createTestDatabase, queryAt, type TestDatabase } from './database';
 import { startTestS3, type TestS3 } from './s3';
 import { startTestSmtp, type TestSmtp } from './smtp';
 
@@ -118,14 +117,8 @@ export class ArchiveWorld {
     return (await fetch(url)).status;
   }
 
-  async query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
-    const c = new Client({ connectionString: this.db.url });
-    await c.connect();
-    try {
-      return (await c.query(sql, params)).rows as T[];
-    } finally {
-      await c.end();
-    }
+  query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+    return queryAt<T>(this.db.url, sql, params);
   }
 
   async transfer(envelopeId: string): Promise<TransferRow | undefined> {

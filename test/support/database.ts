@@ -62,3 +62,18 @@ export async function createMigratedDataSource(): Promise<{
     },
   };
 }
+
+/** Runs one statement on a database by URL and returns its rows (a short-lived connection). */
+export async function queryAt<T = Record<string, unknown>>(
+  url: string,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(sql, params)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
