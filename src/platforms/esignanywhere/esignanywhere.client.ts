@@ -251,18 +251,7 @@ export class EsignAnywhereClient implements OnModuleDestroy {
     envelopeId: string,
     options: EsawCallOptions = {},
   ): Promise<EsawEnvelopeConfiguration> {
-    const id = guidArgument(envelopeId, 'envelope id');
-    return this.json(
-      {
-        operation: `GET /v6/envelope/${id}/configuration`,
-        method: 'GET',
-        url: `v6/envelope/${encodeURIComponent(id)}/configuration`,
-        token,
-        idempotent: true,
-      },
-      configurationResponseSchema,
-      options,
-    );
+    return this.getEnvelopePart(token, envelopeId, 'configuration', configurationResponseSchema, options);
   }
 
   /** `GET /v6/envelope/{id}/files`: signed documents with attachments, audit trail, legal documents. */
@@ -271,16 +260,27 @@ export class EsignAnywhereClient implements OnModuleDestroy {
     envelopeId: string,
     options: EsawCallOptions = {},
   ): Promise<EsawEnvelopeFiles> {
+    return this.getEnvelopePart(token, envelopeId, 'files', filesResponseSchema, options);
+  }
+
+  /** `GET /v6/envelope/{id}/{part}`, validated against `schema`. */
+  private async getEnvelopePart<S extends z.ZodType>(
+    token: string,
+    envelopeId: string,
+    part: 'configuration' | 'files',
+    schema: S,
+    options: EsawCallOptions,
+  ) {
     const id = guidArgument(envelopeId, 'envelope id');
     return this.json(
       {
-        operation: `GET /v6/envelope/${id}/files`,
+        operation: `GET /v6/envelope/${id}/${part}`,
         method: 'GET',
-        url: `v6/envelope/${encodeURIComponent(id)}/files`,
+        url: `v6/envelope/${encodeURIComponent(id)}/${part}`,
         token,
         idempotent: true,
       },
-      filesResponseSchema,
+      schema,
       options,
     );
   }
