@@ -81,6 +81,10 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
       forcePathStyle: options.forcePathStyle,
       credentials: options.credentials,
       maxAttempts: options.maxAttempts ?? 3,
+      // The store hashes every byte with sha256 itself (and sends it where S3 checks it); the SDK's
+      // own CRC32 on every request and response would only cost CPU.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
       requestHandler: {
         connectionTimeout: options.connectionTimeoutMs ?? 5_000,
         socketTimeout: options.socketTimeoutMs ?? 120_000,
