@@ -38,6 +38,12 @@ export interface StoredObject {
   /** Lower-case hex sha256 of the bytes, also stored in the object's user metadata `sha256`. */
   sha256: string;
   etag?: string;
+  /**
+   * True when the write itself proves the copy: a single-request upload whose ETag, the MD5 that S3
+   * computed over the bytes it stored, equals the MD5 of the bytes sent (S3 has also checked their
+   * sha256). Otherwise (multipart uploads, encrypted buckets whose ETag is no MD5) call `verify`.
+   */
+  proven: boolean;
 }
 
 export interface ObjectHead {

@@ -132,22 +132,26 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
       // sha256 (and S3 checks it); only a larger one needs the multipart path and the stamp after.
       const head = await readHead(meter, this.options.partSizeBytes);
       let etag: string | undefined;
+      let proven = false;
       if (head.ended) {
         const sha256 = meter.sha256;
+        const whole = Buffer.concat(head.chunks, head.bytes);
         upload = this.newUpload({
           Key: objectKey,
-          Body: Buffer.concat(head.chunks, head.bytes),
+          Body: whole,
           ContentType: contentType,
           Metadata: { ...metadata, [SHA256_METADATA_KEY]: sha256 },
           ChecksumSHA256: Buffer.from(sha256, 'hex').toString('base64'),
         });
         etag = (await upload.done()).ETag;
         objectWritten = true;
+        proven = etagIsMd5Of(etag, whole);
       } else {
-        meter.unshift(Buffer.concat(head.chunks, head.bytes));
+        // The bytes already read go first, then the rest. (Not `unshift`: when the source has
+        // ended meanwhile, the stream has emitted 'end' and unshifted bytes would be lost.)
         upload = this.newUpload({
           Key: objectKey,
-          Body: meter,
+          Body: Readable.from(headThenRest(head.chunks, meter)),
           ContentType: contentType,
           Metadata: metadata,
         });
@@ -159,7 +163,7 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
         });
       }
       if (tags.length > 0) await this.putTags(objectKey, tags);
-      return { key, objectKey, bucket: this.bucket, size: meter.bytes, sha256: meter.sha256, etag };
+      return { key, objectKey, bucket: this.bucket, size: meter.bytes, sha256: meter.sha256, etag, proven };
     } catch (error) {
       const failure = this.uploadFailure(error, objectKey, body, sourceError, signal);
       // The caller gets its source back released, whatever was left unread.
@@ -204,7 +208,15 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
       );
       objectWritten = true;
       if (tags.length > 0) await this.putTags(objectKey, tags);
-      return { key, objectKey, bucket: this.bucket, size: body.length, sha256, etag: result.ETag };
+      return {
+        key,
+        objectKey,
+        bucket: this.bucket,
+        size: body.length,
+        sha256,
+        etag: result.ETag,
+        proven: etagIsMd5Of(result.ETag, body),
+      };
     } catch (error) {
       await this.cleanUpAfterFailure(objectKey, undefined, objectWritten);
       throw storageErrorFromS3(error, `writing ${objectKey}`);
@@ -476,6 +488,14 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
   }
 }
 
+/** A single-request upload's ETag is the MD5 S3 computed over the stored bytes (unless encrypted with KMS/SSE-C). */
+function etagIsMd5Of(etag: string | undefined, body: Buffer): boolean {
+  const hex = etag?.replace(/"/g, '').toLowerCase();
+  return (
+    hex !== undefined && /^[0-9a-f]{32}$/.test(hex) && hex === createHash('md5').update(body).digest('hex')
+  );
+}
+
 const NETWORK_ERROR_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -564,6 +584,11 @@ interface Head {
 }
 
 /** Reads until more than `limit` bytes have arrived or the stream ends, leaving the rest unread. */
+async function* headThenRest(head: Buffer[], rest: Readable): AsyncGenerator<Buffer> {
+  yield* head;
+  for await (const chunk of rest) yield chunk as Buffer;
+}
+
 function readHead(stream: Readable, limit: number): Promise<Head> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];

@@ -76,6 +76,35 @@ describe('S3ObjectStore against s3rver', () => {
     await s3?.close();
   });
 
+  test('a single-request upload is proven by its ETag; a multipart one needs a read-back', async () => {
+    const small = randomBytes(64 * 1024);
+    const one = await store.putStream({
+      key: 'proof/small.bin',
+      body: Readable.from([small]),
+      contentType: 'application/octet-stream',
+      metadata: {},
+    });
+    assert.equal(one.proven, true);
+    assert.equal(one.etag?.replace(/"/g, ''), createHash('md5').update(small).digest('hex'));
+
+    const large = randomBytes(6 * 1024 * 1024); // above the 5 MiB part size of the test store
+    const many = await store.putStream({
+      key: 'proof/large.bin',
+      body: Readable.from([large.subarray(0, 3_000_000), large.subarray(3_000_000)]),
+      contentType: 'application/octet-stream',
+      metadata: {},
+    });
+    assert.equal(many.proven, false);
+    await store.verify('proof/large.bin', { size: large.length, sha256: sha256Of(large) });
+
+    const manifest = await store.putObject({
+      key: 'proof/manifest.json',
+      body: '{"a":1}',
+      contentType: 'application/json',
+    });
+    assert.equal(manifest.proven, true);
+  });
+
   test('a small document round-trips with its sha256, metadata and tags', async () => {
     const content = randomBytes(300 * 1024);
     const stored = await store.putStream({
