@@ -3,7 +3,7 @@
 import { createServer } from 'node:http';
 import { Pool } from 'pg';
 import { secretsEqual } from '../src/common/secrets';
-import { parseEsawCallback } from '../src/intake/esignanywhere-callback.parser';
+import { parseEsawCallback } from '../src/platforms/esignanywhere/esignanywhere-callback.parser';
 
 const SQL = `
 WITH noted AS (

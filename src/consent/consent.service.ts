@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ESIGNANYWHERE } from '../intake/esignanywhere-callback.parser';
+import { ESIGNANYWHERE } from '../platforms/esignanywhere/esignanywhere-callback.parser';
 import { EsignAnywhereClient } from '../platforms/esignanywhere/esignanywhere.client';
 import { createPkceVerifier, pkceChallengeS256 } from '../platforms/esignanywhere/esignanywhere.pkce';
 import { PlatformError } from '../platforms/platform-error';

@@ -4,7 +4,10 @@ import { CallbackAuthGuard } from './callback-auth.guard';
 import { CallbackIntakeService, type IntakeOutcome } from './callback-intake.service';
 import { describeRequest } from './callback-request';
 import { EsignAnywhereCallbackPipe } from './esignanywhere-callback.pipe';
-import { ESIGNANYWHERE, type ValidEsawCallback } from './esignanywhere-callback.parser';
+import {
+  ESIGNANYWHERE,
+  type ValidEsawCallback,
+} from '../platforms/esignanywhere/esignanywhere-callback.parser';
 
 /**
  * The URL configured at eSignAnyWhere:

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { ESAW_CALLBACK_ACTIONS } from '../intake/esignanywhere-callback.parser';
+import { ESAW_CALLBACK_ACTIONS } from '../platforms/esignanywhere/esignanywhere-callback.parser';
 import type { MetricsService } from './metrics.service';
 
 const KNOWN_ACTIONS = new Set<string>(ESAW_CALLBACK_ACTIONS);

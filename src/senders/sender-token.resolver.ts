@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { ESIGNANYWHERE } from '../intake/esignanywhere-callback.parser';
+import { ESIGNANYWHERE } from '../platforms/esignanywhere/esignanywhere-callback.parser';
 import { SenderRepository, type SenderRecord } from './sender.repository';
 import { TokenCipher, TokenCipherError } from './token-cipher';
 

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ESIGNANYWHERE } from '../../intake/esignanywhere-callback.parser';
+import { ESIGNANYWHERE } from './esignanywhere-callback.parser';
 import type { PlatformDownload, PlatformEnvelope, PlatformFile, SigningPlatform } from '../signing-platform';
 import { EsignAnywhereClient } from './esignanywhere.client';
 
