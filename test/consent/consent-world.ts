@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { queryAt } from '../support/database';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchBrowser } from '../support/browser';
+import { TcpProxy } from '../support/tcp-proxy';
 import { startTestApp, type RunningApp } from '../support/app';
 import { EsignAnywhereSimulator } from '../simulators/esignanywhere/esignanywhere.simulator';
 import type { SimUser } from '../simulators/esignanywhere/esignanywhere-simulator.types';
@@ -10,47 +10,6 @@ import type { SimUser } from '../simulators/esignanywhere/esignanywhere-simulato
 export const OAUTH_CLIENT_ID = 'esign-archiver-test';
 export const OAUTH_CLIENT_SECRET = 'oauth-client-secret-for-tests-0123456789';
 export const KEY_1 = `k1:${randomBytes(32).toString('base64')}`;
-
-/**
- * The service's public address. PUBLIC_BASE_URL must be known before the service starts (it is in its
- * configuration and in the simulator's redirect URI allowlist), while the service listens on a port
- * chosen at start: this forwarder listens first and is pointed at the service once it runs, the way a
- * reverse proxy sits in front of it in production.
- */
-class FrontDoor {
-  private server?: Server;
-  private readonly sockets = new Set<Socket>();
-  private targetPort = 0;
-  port = 0;
-
-  async start(): Promise<void> {
-    this.server = createServer((client) => {
-      const upstream = connect(this.targetPort, '127.0.0.1');
-      this.sockets.add(client).add(upstream);
-      client.pipe(upstream).pipe(client);
-      const end = () => {
-        client.destroy();
-        upstream.destroy();
-        this.sockets.delete(client);
-        this.sockets.delete(upstream);
-      };
-      client.on('error', end).on('close', end);
-      upstream.on('error', end).on('close', end);
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    const address = this.server.address();
-    this.port = typeof address === 'object' && address ? address.port : 0;
-  }
-
-  pointAt(port: number): void {
-    this.targetPort = port;
-  }
-
-  async stop(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
-  }
-}
 
 export interface ConsentWorldOptions {
   env?: Record<string, string | undefined>;
@@ -66,7 +25,8 @@ export class ConsentWorld {
     readonly svc: RunningApp,
     readonly publicUrl: string,
     readonly inboxUrl: string,
-    private readonly door: FrontDoor,
+    // The service's public address: PUBLIC_BASE_URL must be known before the service starts.
+    private readonly door: TcpProxy,
   ) {}
 
   private launched?: Promise<Browser>;
@@ -80,7 +40,7 @@ export class ConsentWorld {
   static async start(options: ConsentWorldOptions = {}): Promise<ConsentWorld> {
     const sim = new EsignAnywhereSimulator();
     await sim.start();
-    const door = new FrontDoor();
+    const door = new TcpProxy('127.0.0.1', 0);
     await door.start();
     const publicUrl = `http://127.0.0.1:${door.port}`;
     sim.registerOAuthClient({

@@ -2,7 +2,8 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 
 /**
  * A loopback TCP proxy in front of a real server, to make it unreachable (`down`) or
- * unresponsive (`stall`) on demand, without touching the server itself.
+ * unresponsive (`stall`) on demand, without touching the server itself; or to give a server an
+ * address before it starts, the way a reverse proxy does (`pointAt`).
  */
 export class TcpProxy {
   private server?: Server;
@@ -12,8 +13,13 @@ export class TcpProxy {
 
   constructor(
     private readonly targetHost: string,
-    private readonly targetPort: number,
+    private targetPort: number,
   ) {}
+
+  /** Sends new connections to another port (a front door started before the server behind it). */
+  pointAt(port: number): void {
+    this.targetPort = port;
+  }
 
   async start(): Promise<number> {
     this.server = createServer((client) => {
