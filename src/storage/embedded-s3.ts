@@ -2,6 +2,7 @@ import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import S3rver from 's3rver';
 import authentication from 's3rver/lib/middleware/authentication';
+import { TaggingConfiguration } from 's3rver/lib/models/config';
 import S3Error from 's3rver/lib/models/error';
 
 /** The key pair s3rver accepts. */
@@ -31,7 +32,9 @@ export interface EmbeddedS3Options {
  * bucket created. For development, demos and tests when no S3_ENDPOINT is configured.
  *
  * s3rver 3.7 lacks ListMultipartUploads and AbortMultipartUpload, which the store relies on to
- * leave nothing behind after a failed upload; both are added here over s3rver's own files.
+ * leave nothing behind after a failed upload, and ignores the tags a PutObject carries in its
+ * `x-amz-tagging` header, which the store sends to tag a document in the same request; these are
+ * added here over s3rver's own files.
  */
 export async function startEmbeddedS3(dir: string, options: EmbeddedS3Options = {}): Promise<EmbeddedS3> {
   const directory = resolve(dir);
@@ -47,7 +50,12 @@ export async function startEmbeddedS3(dir: string, options: EmbeddedS3Options = 
   });
   // The router is the last middleware; the extension goes just before it, behind s3rver's XML
   // encoding and error handling.
-  server.middleware.splice(server.middleware.length - 1, 0, multipartUploadExtension());
+  server.middleware.splice(
+    server.middleware.length - 1,
+    0,
+    multipartUploadExtension(),
+    taggingOnPutExtension(),
+  );
   const { port } = await server.run();
   return {
     endpoint: `http://127.0.0.1:${port}`,
@@ -81,8 +89,7 @@ const OWNER = { ID: '123456789000', DisplayName: 'S3rver' };
 function multipartUploadExtension(): S3rver.Middleware {
   const authenticate = authentication();
   return async (ctx, next) => {
-    const [bucket = '', ...rest] = ctx.path.split('/').slice(1).map(decodePathSegment);
-    const key = rest.join('/');
+    const { bucket, key } = bucketAndKey(ctx);
     const uploadId = ctx.query.uploadId;
     let handler: ((ctx: S3rver.Context) => Promise<void>) | undefined;
     if (ctx.method === 'GET' && bucket !== '' && key === '' && 'uploads' in ctx.query) {
@@ -100,6 +107,55 @@ function multipartUploadExtension(): S3rver.Middleware {
       await run(ctx);
     });
   };
+}
+
+/** `/bucket/key` of the request, decoded. */
+function bucketAndKey(ctx: S3rver.Context): { bucket: string; key: string } {
+  const [bucket = '', ...rest] = ctx.path.split('/').slice(1).map(decodePathSegment);
+  return { bucket, key: rest.join('/') };
+}
+
+/**
+ * PutObject with `x-amz-tagging: k1=v1&k2=v2` stores those tags with the object, as S3 does; a
+ * PutObject without the header leaves the new object untagged (S3 does not keep an overwritten
+ * object's tags). Copies and multipart uploads keep s3rver's own behaviour.
+ */
+function taggingOnPutExtension(): S3rver.Middleware {
+  return async (ctx, next) => {
+    const { bucket, key } = bucketAndKey(ctx);
+    const plainPut =
+      ctx.method === 'PUT' &&
+      bucket !== '' &&
+      key !== '' &&
+      // The SDK names its operation in `x-id`; any other parameter is a subresource or a part.
+      Object.keys(ctx.query).every((name) => name === 'x-id') &&
+      !ctx.get('x-amz-copy-source');
+    if (!plainPut) return next();
+    const header = ctx.get('x-amz-tagging');
+    // Checked before the body is stored: a bad tag set stores nothing, as on S3.
+    const tagging = header === '' ? undefined : TaggingConfiguration.validate(taggingXml(header));
+    await next();
+    if (ctx.status !== 200) return;
+    if (tagging) await ctx.store.putSubresource(bucket, key, tagging);
+    else await ctx.store.deleteSubresource(bucket, key, 'tagging');
+  };
+}
+
+/** The XML body of PutObjectTagging for an `x-amz-tagging` header, after S3's checks of the tag set. */
+function taggingXml(header: string): string {
+  const invalid = (message: string) => new S3Error('InvalidTag', message);
+  const tags = [...new URLSearchParams(header)];
+  if (tags.length > 10) throw invalid('Object tags cannot be greater than 10');
+  const keys = new Set<string>();
+  for (const [k, v] of tags) {
+    if (k.length === 0 || k.length > 128) throw invalid('The TagKey you have provided is invalid');
+    if (v.length > 256) throw invalid('The TagValue you have provided is invalid');
+    if (keys.has(k)) throw invalid('Cannot provide multiple Tags with the same key');
+    keys.add(k);
+  }
+  const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  const set = tags.map(([k, v]) => `<Tag><Key>${escape(k)}</Key><Value>${escape(v)}</Value></Tag>`);
+  return `<Tagging><TagSet>${set.join('')}</TagSet></Tagging>`;
 }
 
 function decodePathSegment(segment: string): string {

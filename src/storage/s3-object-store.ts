@@ -5,6 +5,7 @@ import {
   CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  GetObjectTaggingCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
@@ -69,6 +70,8 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
   private readonly client: S3Client;
   private readonly bucket: string;
   private readonly keyPrefix: string;
+  /** Whether this endpoint keeps tags sent with a PutObject; unknown until the first tagged upload. */
+  private tagsOnPut: boolean | undefined;
 
   constructor(private readonly options: S3ObjectStoreOptions) {
     this.bucket = options.bucket;
@@ -134,18 +137,12 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
       let etag: string | undefined;
       let proven = false;
       if (head.ended) {
-        const sha256 = meter.sha256;
         const whole = Buffer.concat(head.chunks, head.bytes);
-        upload = this.newUpload({
-          Key: objectKey,
-          Body: whole,
-          ContentType: contentType,
-          Metadata: { ...metadata, [SHA256_METADATA_KEY]: sha256 },
-          ChecksumSHA256: Buffer.from(sha256, 'hex').toString('base64'),
-        });
-        etag = (await upload.done()).ETag;
+        const sent = await this.putWhole(objectKey, whole, meter.sha256, contentType, metadata, tags);
         objectWritten = true;
+        etag = sent.etag;
         proven = etagIsMd5Of(etag, whole);
+        await this.finishTags(objectKey, tags, sent.tagsSent);
       } else {
         // The bytes already read go first, then the rest. (Not `unshift`: when the source has
         // ended meanwhile, the stream has emitted 'end' and unshifted bytes would be lost.)
@@ -161,8 +158,8 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
           ...metadata,
           [SHA256_METADATA_KEY]: meter.sha256,
         });
+        await this.finishTags(objectKey, tags, false);
       }
-      if (tags.length > 0) await this.putTags(objectKey, tags);
       return { key, objectKey, bucket: this.bucket, size: meter.bytes, sha256: meter.sha256, etag, proven };
     } catch (error) {
       const failure = this.uploadFailure(error, objectKey, body, sourceError, signal);
@@ -191,31 +188,20 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
         'INVALID_INPUT',
       );
     }
-    const digest = createHash('sha256').update(body).digest();
-    const sha256 = digest.toString('hex');
+    const sha256 = createHash('sha256').update(body).digest('hex');
     let objectWritten = false;
     try {
-      const result = await this.client.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: objectKey,
-          Body: body,
-          ContentLength: body.length,
-          ContentType: input.contentType,
-          Metadata: { ...metadata, [SHA256_METADATA_KEY]: sha256 },
-          ChecksumSHA256: digest.toString('base64'),
-        }),
-      );
+      const sent = await this.putWhole(objectKey, body, sha256, input.contentType, metadata, tags);
       objectWritten = true;
-      if (tags.length > 0) await this.putTags(objectKey, tags);
+      await this.finishTags(objectKey, tags, sent.tagsSent);
       return {
         key,
         objectKey,
         bucket: this.bucket,
         size: body.length,
         sha256,
-        etag: result.ETag,
-        proven: etagIsMd5Of(result.ETag, body),
+        etag: sent.etag,
+        proven: etagIsMd5Of(sent.etag, body),
       };
     } catch (error) {
       await this.cleanUpAfterFailure(objectKey, undefined, objectWritten);
@@ -388,6 +374,78 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
     return result.CopyObjectResult?.ETag ?? etag;
   }
 
+  /**
+   * One PutObject of bytes already in memory. It carries their sha256 twice, as the checksum S3
+   * checks before storing and as the payload hash SigV4 signs (so the SDK does not hash the bytes
+   * again), and the tags too, unless this endpoint is known to ignore tags sent that way.
+   */
+  private async putWhole(
+    objectKey: string,
+    body: Buffer,
+    sha256: string,
+    contentType: string,
+    metadata: Record<string, string>,
+    tags: ObjectTag[],
+  ): Promise<{ etag: string | undefined; tagsSent: boolean }> {
+    const tagsSent = tags.length > 0 && this.tagsOnPut !== false;
+    const command = new PutObjectCommand({
+      Bucket: this.bucket,
+      Key: objectKey,
+      Body: body,
+      ContentLength: body.length,
+      ContentType: contentType,
+      Metadata: { ...metadata, [SHA256_METADATA_KEY]: sha256 },
+      ChecksumSHA256: Buffer.from(sha256, 'hex').toString('base64'),
+      Tagging: tagsSent ? encodeTagging(tags) : undefined,
+    });
+    command.middlewareStack.add(
+      (next) => (args) => {
+        const request = args.request as { headers?: Record<string, string> };
+        if (request.headers) request.headers['x-amz-content-sha256'] = sha256;
+        return next(args);
+      },
+      { step: 'build', name: 'knownPayloadSha256' },
+    );
+    const result = await this.client.send(command);
+    return { etag: result.ETag, tagsSent };
+  }
+
+  /**
+   * Makes sure the object just written carries `tags`. The first time tags go with a PutObject, they
+   * are read back: an S3 that kept them is trusted from then on; one that dropped them (or will not
+   * say) gets them in a PutObjectTagging of their own, now and for every later object.
+   */
+  private async finishTags(objectKey: string, tags: ObjectTag[], sentWithPut: boolean): Promise<void> {
+    if (tags.length === 0) return;
+    if (sentWithPut && this.tagsOnPut === true) return;
+    if (sentWithPut) {
+      let kept: boolean;
+      try {
+        const found = await this.client.send(
+          new GetObjectTaggingCommand({ Bucket: this.bucket, Key: objectKey }),
+        );
+        const keys = new Set((found.TagSet ?? []).map((tag) => tag.Key));
+        kept = tags.every((tag) => keys.has(tag.key));
+      } catch (error) {
+        const failure = storageErrorFromS3(error, `reading the tags of ${objectKey}`);
+        if (failure.code !== 'CONFIG') throw failure;
+        kept = false; // not allowed to look: tag the safe way
+      }
+      if (kept) {
+        if (this.tagsOnPut === undefined) this.logger.log('S3 keeps the tags sent with an upload');
+        this.tagsOnPut ??= true;
+        return;
+      }
+      if (this.tagsOnPut !== false) {
+        this.logger.warn(
+          'S3 did not keep (or would not show) the tags sent with an upload; tagging each object with a request of its own',
+        );
+      }
+      this.tagsOnPut = false;
+    }
+    await this.putTags(objectKey, tags);
+  }
+
   private async putTags(objectKey: string, tags: ObjectTag[]): Promise<void> {
     await this.client.send(
       new PutObjectTaggingCommand({
@@ -486,6 +544,11 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
       );
     }
   }
+}
+
+/** The `x-amz-tagging` form of a tag set: a URL query string. */
+function encodeTagging(tags: ObjectTag[]): string {
+  return tags.map((tag) => `${encodeURIComponent(tag.key)}=${encodeURIComponent(tag.value)}`).join('&');
 }
 
 /** A single-request upload's ETag is the MD5 S3 computed over the stored bytes (unless encrypted with KMS/SSE-C). */

@@ -24,6 +24,8 @@ declare module 's3rver' {
       status: number;
       body: unknown;
       store: FilesystemStore;
+      /** A request header's value, '' when absent. */
+      get(header: string): string;
     }
 
     type Middleware = (ctx: Context, next: () => Promise<void>) => Promise<void> | void;
@@ -31,6 +33,8 @@ declare module 's3rver' {
     interface FilesystemStore {
       getBucket(bucket: string): Promise<object | null>;
       getResourcePath(bucket: string, key: string | undefined, resource: string): string;
+      putSubresource(bucket: string, key: string, resource: object): Promise<void>;
+      deleteSubresource(bucket: string, key: string, resourceType: string): Promise<void>;
     }
   }
 
@@ -57,4 +61,11 @@ declare module 's3rver/lib/middleware/authentication' {
   import type S3rver from 's3rver';
   function authentication(): S3rver.Middleware;
   export = authentication;
+}
+
+declare module 's3rver/lib/models/config' {
+  class TaggingConfiguration {
+    /** Parses a PutObjectTagging XML body; throws s3rver's MalformedXML error. */
+    static validate(xml: string): TaggingConfiguration;
+  }
 }

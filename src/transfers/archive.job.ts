@@ -23,6 +23,8 @@ export class ArchiveJob implements OnApplicationBootstrap, BeforeApplicationShut
   readonly worker = workerName();
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
   private ticking = false;
+  /** A slot freed up while a claim was in flight: claim again as soon as it returns. */
+  private tickAgain = false;
   private stopping = false;
 
   constructor(
@@ -44,14 +46,24 @@ export class ArchiveJob implements OnApplicationBootstrap, BeforeApplicationShut
     void this.tick();
   }
 
-  /** Claims work for the free slots. Safe to call at any time; overlapping calls do nothing. */
+  /**
+   * Claims work for the free slots. Safe to call at any time: a call while a claim is in flight
+   * makes that claim run once more when it returns, so no freed slot waits for the next interval.
+   */
   async tick(): Promise<void> {
-    if (this.ticking || this.stopping) return;
+    if (this.stopping) return;
+    if (this.ticking) {
+      this.tickAgain = true;
+      return;
+    }
     this.ticking = true;
     try {
-      const free = this.config.ARCHIVE_CONCURRENCY - this.running.size;
-      const claimed = await this.claims.claimDue(free, this.worker, this.config.ARCHIVE_LEASE_MS);
-      for (const claim of claimed) this.start(claim);
+      do {
+        this.tickAgain = false;
+        const free = this.config.ARCHIVE_CONCURRENCY - this.running.size;
+        const claimed = await this.claims.claimDue(free, this.worker, this.config.ARCHIVE_LEASE_MS);
+        for (const claim of claimed) this.start(claim);
+      } while (this.tickAgain && !this.stopping);
     } catch (error) {
       this.logger.error(`claiming due transfers failed: ${(error as Error).message}`);
     } finally {
