@@ -17,7 +17,9 @@ const DOC_MB = 1;
 const BIG_MB = Number(process.env.BENCH_BIG_MB ?? 300);
 const CONCURRENCY = 4;
 const PART_MB = 8;
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+/** Envelopes each side archives before the timed rounds, so that neither is measured cold. */
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 20);
 
 async function rssOf(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
@@ -77,14 +79,16 @@ async function main(): Promise<void> {
       return e;
     });
 
-  /** How busy this process (the simulator and s3rver) was while `work` ran, in % of one core. */
+  /** How busy this process (the simulator and s3rver) was while `work` ran: % of one core, and ms per envelope. */
   const parentCpu = async <T>(
+    envelopes: number,
     work: () => Promise<T & { ms: number }>,
-  ): Promise<T & { ms: number; parentCpu: number }> => {
+  ): Promise<T & { ms: number; parentCpu: string }> => {
     const before = process.cpuUsage();
     const result = await work();
-    const used = process.cpuUsage(before);
-    return { ...result, parentCpu: Math.round(((used.user + used.system) / 1000 / result.ms) * 100) };
+    const usedMs = (({ user, system }) => (user + system) / 1000)(process.cpuUsage(before));
+    const share = Math.round((usedMs / result.ms) * 100);
+    return { ...result, parentCpu: `${share}% CPU, ${(usedMs / envelopes).toFixed(0)} ms/envelope` };
   };
 
   const runBaseline = async (envelopes: { id: string }[]) => {
@@ -169,6 +173,10 @@ async function main(): Promise<void> {
       S3_PART_SIZE_MB: String(PART_MB),
       ARCHIVE_CONCURRENCY: String(CONCURRENCY),
       ARCHIVE_POLL_INTERVAL_MS: '200',
+      // Lets a run compare settings, e.g. BENCH_FILE_CONCURRENCY=4.
+      ...(process.env.BENCH_FILE_CONCURRENCY
+        ? { ARCHIVE_FILE_CONCURRENCY: process.env.BENCH_FILE_CONCURRENCY }
+        : {}),
       DATA_DIR: await mkdtemp(join(tmpdir(), 'bench-data-')),
     });
 
@@ -186,6 +194,11 @@ async function main(): Promise<void> {
     console.log(
       `(a) ${ENVELOPES} envelopes x 3 documents of ${DOC_MB} MB (+ audit trails), concurrency ${CONCURRENCY}`,
     );
+    if (WARMUP > 0) {
+      await runWorker(makeEnvelopes(WARMUP, DOC_MB, 3));
+      await runBaseline(makeEnvelopes(WARMUP, DOC_MB, 3));
+      console.log(`    (warm-up: ${WARMUP} envelopes each, not counted)`);
+    }
     for (let round = 1; round <= ROUNDS; round++) {
       const forWorker = makeEnvelopes(ENVELOPES, DOC_MB, 3);
       const forBaseline = makeEnvelopes(ENVELOPES, DOC_MB, 3);
@@ -193,18 +206,18 @@ async function main(): Promise<void> {
       const order = round % 2 === 1 ? ['worker', 'baseline'] : ['baseline', 'worker'];
       for (const who of order) {
         if (who === 'worker') {
-          const r = await parentCpu(() => runWorker(forWorker));
+          const r = await parentCpu(ENVELOPES, () => runWorker(forWorker));
           workerMs.push(r.ms);
           peak = Math.max(peak, r.peak);
           idle = Math.min(idle, r.idle);
           console.log(
-            `    round ${round} worker   ${perMin(ENVELOPES, r.ms).toFixed(0)} envelopes/min (simulator+s3rver process ${r.parentCpu}% CPU)`,
+            `    round ${round} worker   ${perMin(ENVELOPES, r.ms).toFixed(0)} envelopes/min (simulator+s3rver process ${r.parentCpu})`,
           );
         } else {
-          const r = await parentCpu(() => runBaseline(forBaseline));
+          const r = await parentCpu(ENVELOPES, () => runBaseline(forBaseline));
           baselineMs.push(r.ms);
           console.log(
-            `    round ${round} baseline ${perMin(ENVELOPES, r.ms).toFixed(0)} envelopes/min (simulator+s3rver process ${r.parentCpu}% CPU)`,
+            `    round ${round} baseline ${perMin(ENVELOPES, r.ms).toFixed(0)} envelopes/min (simulator+s3rver process ${r.parentCpu})`,
           );
         }
       }
@@ -227,8 +240,8 @@ async function main(): Promise<void> {
     worker = await startWorker();
     const [big] = makeEnvelopes(1, BIG_MB, 1);
     const [bigBase] = makeEnvelopes(1, BIG_MB, 1);
-    const b = await parentCpu(() => runWorker([big]));
-    const bBase = await parentCpu(() => runBaseline([bigBase]));
+    const b = await parentCpu(1, () => runWorker([big]));
+    const bBase = await parentCpu(1, () => runBaseline([bigBase]));
     const bBytes = bytesOf([big]);
     console.log(`(b) one ${BIG_MB} MB PDF`);
     console.log(`    worker   ${mb((bBytes / b.ms) * 1000)} MB/s  (${(b.ms / 1000).toFixed(1)} s)`);

@@ -40,6 +40,9 @@ interface DocumentRow {
   verifiedAt: Date | null;
 }
 
+const DOCUMENT_COLUMNS = `id, kind, platform_file_id AS "platformFileId", file_name AS "fileName",
+  s3_key AS "s3Key", size, sha256, verified_at AS "verifiedAt"`;
+
 /** Tags the service always sets; the rest of S3's ten come from the envelope's metadata. */
 const SYSTEM_TAG_COUNT = 3;
 const FINAL_STATUSES = new Set(['Completed', 'Canceled', 'Rejected', 'Expired']);
@@ -204,13 +207,19 @@ export class ArchiveService {
       used.set(file.kind, folder);
       return this.fullKey(`${base}/${file.kind}/${safeFileName(file.fileName, folder)}`);
     });
-    await this.dataSource.query(
+    const inserted: DocumentRow[] = await this.dataSource.query(
       `INSERT INTO transfer_documents (transfer_id, kind, platform_file_id, file_name, s3_key)
        SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])
-       ON CONFLICT ON CONSTRAINT uq_transfer_documents_file DO NOTHING`,
+       ON CONFLICT ON CONSTRAINT uq_transfer_documents_file DO NOTHING
+       RETURNING ${DOCUMENT_COLUMNS}`,
       [claim.id, fresh.map((f) => f.kind), fresh.map((f) => f.fileId), fresh.map((f) => f.fileName), keys],
     );
-    return (await this.loadDocuments(claim.id)).filter((d) => d.kind !== 'manifest');
+    // A row that was there already (written meanwhile) is read back rather than guessed.
+    const rows =
+      inserted.length === fresh.length
+        ? [...existing, ...inserted].sort((a, b) => Number(a.id) - Number(b.id))
+        : await this.loadDocuments(claim.id);
+    return rows.filter((d) => d.kind !== 'manifest');
   }
 
   private async copyDocument(
@@ -530,9 +539,7 @@ export class ArchiveService {
 
   private loadDocuments(transferId: string): Promise<DocumentRow[]> {
     return this.dataSource.query(
-      `SELECT id, kind, platform_file_id AS "platformFileId", file_name AS "fileName", s3_key AS "s3Key",
-              size, sha256, verified_at AS "verifiedAt"
-         FROM transfer_documents WHERE transfer_id = $1 ORDER BY id`,
+      `SELECT ${DOCUMENT_COLUMNS} FROM transfer_documents WHERE transfer_id = $1 ORDER BY id`,
       [transferId],
     );
   }

@@ -40,4 +40,15 @@ describe('PDF signature check', () => {
     const body = await check(['%PDF-1.4\n', Buffer.alloc(5000, 0x41), '%%E', 'OF\n']);
     assert.equal(body.length, 9 + 5000 + 6);
   });
+
+  it('looks only at the very end, whatever the chunk sizes', async () => {
+    const big = (fill: number, tail = '') => Buffer.concat([Buffer.alloc(70_000, fill), Buffer.from(tail)]);
+    await check(['%PDF-1.4\n', big(0x41, '%%EOF'), '\n', ' ']);
+    await check(['%PDF-1.4\n', big(0x41), Buffer.from('x%%EO'), 'F']);
+    await assert.rejects(check(['%PDF-1.4\n', big(0x41, '%%EOF'), big(0x42)]), /does not end with %%EOF/);
+    await assert.rejects(
+      check(['%PDF-1.4\n', big(0x41, '%%EOF'), 'trailing junk']),
+      /does not end with %%EOF/,
+    );
+  });
 });

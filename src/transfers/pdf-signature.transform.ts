@@ -26,8 +26,13 @@ export class PdfSignatureCheck extends Transform {
         return;
       }
     }
-    this.tail = Buffer.concat([this.tail, chunk]);
-    if (this.tail.length > TAIL_WINDOW) this.tail = this.tail.subarray(this.tail.length - TAIL_WINDOW);
+    // Only the last TAIL_WINDOW bytes are kept, copied: never the whole chunk, never a view that pins it.
+    if (chunk.length >= TAIL_WINDOW) {
+      this.tail = Buffer.from(chunk.subarray(chunk.length - TAIL_WINDOW));
+    } else {
+      const joined = Buffer.concat([this.tail, chunk]);
+      this.tail = joined.length > TAIL_WINDOW ? joined.subarray(joined.length - TAIL_WINDOW) : joined;
+    }
     callback(null, chunk);
   }
 
