@@ -230,8 +230,11 @@ async function main(): Promise<void> {
     console.log(
       `    median baseline ${perMin(ENVELOPES, aBase).toFixed(0)} envelopes/min  ${mb((aBytes / aBase) * 1000)} MB/s`,
     );
+    // Each round's two runs are minutes apart at most, so their ratio cancels the machine's drift.
+    const roundRatios = workerMs.map((ms, i) => baselineMs[i] / ms);
     console.log(
-      `    ratio of medians (worker / baseline throughput): ${(aBase / a).toFixed(2)}  (floor 0.7)`,
+      `    ratio of medians (worker / baseline throughput): ${(aBase / a).toFixed(2)}  (floor 0.7); ` +
+        `per round ${roundRatios.map((r) => r.toFixed(2)).join(' ')}, median ${median(roundRatios).toFixed(2)}`,
     );
     console.log(`    worker peak RSS ${mb(peak)} MB (idle ${mb(idle)} MB)`);
 
