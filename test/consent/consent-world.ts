@@ -113,7 +113,8 @@ export class ConsentWorld {
   }
 
   async close(): Promise<void> {
-    if (this.launched) await (await this.launched).close().catch(() => undefined);
+    // A browser that never started must not keep the service (and the test file) running.
+    await this.launched?.then((browser) => browser.close()).catch(() => undefined);
     await this.svc.close();
     await this.door.stop();
     await this.sim.stop();
