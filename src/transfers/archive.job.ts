@@ -87,7 +87,7 @@ export class ArchiveJob implements OnApplicationBootstrap, BeforeApplicationShut
       Math.max(100, Math.floor(this.config.ARCHIVE_LEASE_MS / 3)),
     );
     const done = this.archive
-      .run(claim, this.worker, abort.signal)
+      .run(claim, abort.signal)
       .then(
         () => undefined,
         (error: unknown) =>

@@ -69,9 +69,9 @@ export class ArchiveService {
   ) {}
 
   /** Runs the pipeline for a claimed transfer and returns the state it was left in. */
-  async run(claim: ClaimedTransfer, worker: string, signal: AbortSignal): Promise<TransferState> {
+  async run(claim: ClaimedTransfer, signal: AbortSignal): Promise<TransferState> {
     const log = { transferId: claim.id, envelopeId: claim.envelopeId, platform: claim.platform };
-    const attemptId = await this.startAttempt(claim, worker);
+    const attemptId = claim.attemptId; // opened by the claim
     let sender: SenderRef | null = null;
     let outcome: TransferState;
     let failure: ArchiveError | undefined;
@@ -122,16 +122,13 @@ export class ArchiveService {
         await this.tokens.rememberEmail(sender.senderId, senderEmail);
       if (!FINAL_STATUSES.has(envelope.status)) return this.waitForFinish(claim, envelope, senderEmail, log);
 
-      await this.claims.transition(claim, {
-        state: 'archiving',
-        envelopeStatus: envelope.status,
-        senderEmail,
-      });
-      this.logger.log({ msg: `envelope is ${envelope.status}; archiving`, ...log });
-      const [rawMetadata, listed] = await Promise.all([
+      // Marking the transfer `archiving` and reading what to copy overlap; nothing is copied before both.
+      const [, rawMetadata, listed] = await Promise.all([
+        this.claims.transition(claim, { state: 'archiving', envelopeStatus: envelope.status, senderEmail }),
         platform.getMetadata(token, claim.envelopeId, signal),
         platform.listFiles(token, claim.envelopeId, signal),
       ]);
+      this.logger.log({ msg: `envelope is ${envelope.status}; archiving`, ...log });
       const metadata = parseEnvelopeMetadata(rawMetadata);
       if (metadata.problem) this.logger.warn({ msg: `metadata: ${metadata.problem}`, ...log });
       const files = this.selectFiles(envelope, listed);
@@ -542,14 +539,6 @@ export class ArchiveService {
       `SELECT ${DOCUMENT_COLUMNS} FROM transfer_documents WHERE transfer_id = $1 ORDER BY id`,
       [transferId],
     );
-  }
-
-  private async startAttempt(claim: ClaimedTransfer, worker: string): Promise<string> {
-    const rows: { id: string }[] = await this.dataSource.query(
-      `INSERT INTO transfer_attempts (transfer_id, attempt, worker) VALUES ($1, $2, $3) RETURNING id`,
-      [claim.id, claim.attempts, worker],
-    );
-    return rows[0].id;
   }
 
   private async finishAttempt(id: string, outcome: string, error?: ArchiveError): Promise<void> {

@@ -17,6 +17,8 @@ export interface ClaimedTransfer {
   archivedAt: Date | null;
   senderEmail: string | null;
   stateVersion: number;
+  /** The `transfer_attempts` row this claim opened; the run records its outcome there. */
+  attemptId: string;
 }
 
 export interface TransitionPatch {
@@ -45,7 +47,8 @@ export class TransferClaimRepository {
 
   /**
    * Claims up to `limit` due transfers, and those whose worker's lease ran out, skipping rows
-   * another worker is claiming right now. Each claim counts as an attempt.
+   * another worker is claiming right now. Each claim counts as an attempt and opens its
+   * `transfer_attempts` row in the same statement.
    */
   async claimDue(limit: number, owner: string, leaseMs: number): Promise<ClaimedTransfer[]> {
     if (limit <= 0) return [];
@@ -58,13 +61,22 @@ export class TransferClaimRepository {
           ORDER BY next_attempt_at
           LIMIT $3
           FOR UPDATE SKIP LOCKED
+       ),
+       claimed AS (
+         UPDATE transfers t
+            SET state = 'checking', claim_token = gen_random_uuid(), lease_owner = $4,
+                lease_expires_at = now() + make_interval(secs => $5::double precision / 1000),
+                attempts = t.attempts + 1, updated_at = now()
+           FROM due WHERE t.id = due.id
+         RETURNING ${CLAIM_COLUMNS}
+       ),
+       attempt AS (
+         INSERT INTO transfer_attempts (transfer_id, attempt, worker)
+         SELECT id, attempts, $4 FROM claimed
+         RETURNING id, transfer_id
        )
-       UPDATE transfers t
-          SET state = 'checking', claim_token = gen_random_uuid(), lease_owner = $4,
-              lease_expires_at = now() + make_interval(secs => $5::double precision / 1000),
-              attempts = t.attempts + 1, updated_at = now()
-         FROM due WHERE t.id = due.id
-       RETURNING ${CLAIM_COLUMNS}`,
+       SELECT claimed.*, attempt.id AS "attemptId"
+         FROM claimed JOIN attempt ON attempt.transfer_id = claimed.id`,
       [DUE_STATES, LEASED_STATES, limit, owner, leaseMs],
     );
   }

@@ -36,6 +36,25 @@ describe('transfer claims', () => {
     assert.deepEqual(await claims.claimDue(10, 'late', 60_000), []);
   });
 
+  it('each claim opens its attempt row, numbered and named after the worker that holds it', async () => {
+    await addTransfers(1);
+    const [first] = await claims.claimDue(1, 'worker-a', 60_000);
+    await ctx.dataSource.query(`UPDATE transfers SET lease_expires_at = now() - interval '1 second'`);
+    const [second] = await claims.claimDue(1, 'worker-b', 60_000);
+    const rows: { id: string; attempt: number; worker: string; finished_at: Date | null }[] =
+      await ctx.dataSource.query(
+        `SELECT id, attempt, worker, finished_at FROM transfer_attempts WHERE transfer_id = $1 ORDER BY id`,
+        [first.id],
+      );
+    assert.deepEqual(
+      rows.map((r) => [r.id, r.attempt, r.worker, r.finished_at]),
+      [
+        [first.attemptId, 1, 'worker-a', null],
+        [second.attemptId, 2, 'worker-b', null],
+      ],
+    );
+  });
+
   it('fences a worker whose lease ran out: the one that took over wins', async () => {
     await addTransfers(1);
     const [stale] = await claims.claimDue(1, 'slow-worker', 60_000);
