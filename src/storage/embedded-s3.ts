@@ -2,7 +2,6 @@ import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import S3rver from 's3rver';
 import authentication from 's3rver/lib/middleware/authentication';
-import { TaggingConfiguration } from 's3rver/lib/models/config';
 import S3Error from 's3rver/lib/models/error';
 
 /** The key pair s3rver accepts. */
@@ -133,10 +132,11 @@ function taggingOnPutExtension(): S3rver.Middleware {
     if (!plainPut) return next();
     const header = ctx.get('x-amz-tagging');
     // Checked before the body is stored: a bad tag set stores nothing, as on S3.
-    const tagging = header === '' ? undefined : TaggingConfiguration.validate(taggingXml(header));
+    const xml = header === '' ? undefined : taggingXml(header);
     await next();
     if (ctx.status !== 200) return;
-    if (tagging) await ctx.store.putSubresource(bucket, key, tagging);
+    // Stored as s3rver stores a PutObjectTagging body, where its GetObjectTagging reads it.
+    if (xml) await ctx.store.putSubresource(bucket, key, { type: 'tagging', toXML: () => xml });
     else await ctx.store.deleteSubresource(bucket, key, 'tagging');
   };
 }

@@ -39,9 +39,10 @@ export interface StoredObject {
   sha256: string;
   etag?: string;
   /**
-   * True when the write itself proves the copy: a single-request upload whose ETag, the MD5 that S3
-   * computed over the bytes it stored, equals the MD5 of the bytes sent (S3 has also checked their
-   * sha256). Otherwise (multipart uploads, encrypted buckets whose ETag is no MD5) call `verify`.
+   * True when the write itself proves the copy: a single-request upload for which S3 answered with
+   * the sha256 it computed over the bytes it stored and it is ours, or whose ETag, the MD5 that S3
+   * computed over those bytes, equals the MD5 of the bytes sent. Otherwise (multipart uploads, an
+   * encrypted bucket that names no checksum and whose ETag is no MD5) call `verify`.
    */
   proven: boolean;
 }

@@ -141,7 +141,7 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
         const sent = await this.putWhole(objectKey, whole, meter.sha256, contentType, metadata, tags);
         objectWritten = true;
         etag = sent.etag;
-        proven = etagIsMd5Of(etag, whole);
+        proven = sent.proven;
         await this.finishTags(objectKey, tags, sent.tagsSent);
       } else {
         // The bytes already read go first, then the rest. (Not `unshift`: when the source has
@@ -201,7 +201,7 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
         size: body.length,
         sha256,
         etag: sent.etag,
-        proven: etagIsMd5Of(sent.etag, body),
+        proven: sent.proven,
       };
     } catch (error) {
       await this.cleanUpAfterFailure(objectKey, undefined, objectWritten);
@@ -378,6 +378,9 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
    * One PutObject of bytes already in memory. It carries their sha256 twice, as the checksum S3
    * checks before storing and as the payload hash SigV4 signs (so the SDK does not hash the bytes
    * again), and the tags too, unless this endpoint is known to ignore tags sent that way.
+   *
+   * The answer proves the copy when S3 names the sha256 it computed over the stored bytes and it is
+   * ours, or else when its ETag (the MD5 of the stored bytes) is the MD5 of what was sent.
    */
   private async putWhole(
     objectKey: string,
@@ -386,8 +389,9 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
     contentType: string,
     metadata: Record<string, string>,
     tags: ObjectTag[],
-  ): Promise<{ etag: string | undefined; tagsSent: boolean }> {
+  ): Promise<{ etag: string | undefined; tagsSent: boolean; proven: boolean }> {
     const tagsSent = tags.length > 0 && this.tagsOnPut !== false;
+    const checksum = Buffer.from(sha256, 'hex').toString('base64');
     const command = new PutObjectCommand({
       Bucket: this.bucket,
       Key: objectKey,
@@ -395,7 +399,7 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
       ContentLength: body.length,
       ContentType: contentType,
       Metadata: { ...metadata, [SHA256_METADATA_KEY]: sha256 },
-      ChecksumSHA256: Buffer.from(sha256, 'hex').toString('base64'),
+      ChecksumSHA256: checksum,
       Tagging: tagsSent ? encodeTagging(tags) : undefined,
     });
     command.middlewareStack.add(
@@ -407,7 +411,8 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
       { step: 'build', name: 'knownPayloadSha256' },
     );
     const result = await this.client.send(command);
-    return { etag: result.ETag, tagsSent };
+    const proven = result.ChecksumSHA256 === checksum || etagIsMd5Of(result.ETag, body);
+    return { etag: result.ETag, tagsSent, proven };
   }
 
   /**

@@ -33,7 +33,7 @@ declare module 's3rver' {
     interface FilesystemStore {
       getBucket(bucket: string): Promise<object | null>;
       getResourcePath(bucket: string, key: string | undefined, resource: string): string;
-      putSubresource(bucket: string, key: string, resource: object): Promise<void>;
+      putSubresource(bucket: string, key: string, resource: { type: string; toXML(): string }): Promise<void>;
       deleteSubresource(bucket: string, key: string, resourceType: string): Promise<void>;
     }
   }
@@ -61,11 +61,4 @@ declare module 's3rver/lib/middleware/authentication' {
   import type S3rver from 's3rver';
   function authentication(): S3rver.Middleware;
   export = authentication;
-}
-
-declare module 's3rver/lib/models/config' {
-  class TaggingConfiguration {
-    /** Parses a PutObjectTagging XML body; throws s3rver's MalformedXML error. */
-    static validate(xml: string): TaggingConfiguration;
-  }
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
@@ -10,16 +10,20 @@ import { startTestS3, type TestS3 } from '../support/s3';
 /** What a request asked S3 to do, e.g. `PUT object`, `GET tagging`, `PUT tagging`. */
 type Call = string;
 type Override = (req: IncomingMessage, res: ServerResponse) => boolean;
+type Rewrite = (req: IncomingMessage, headers: IncomingMessage['headers']) => IncomingMessage['headers'];
 
 /** An HTTP proxy in front of s3rver that notes every request and can answer some itself. */
 async function startRecordingProxy(target: string): Promise<{
   endpoint: string;
   calls: Call[];
   override(fn: Override | undefined): void;
+  /** Changes the headers of S3's answers on their way back. */
+  rewrite(fn: Rewrite | undefined): void;
   close(): Promise<void>;
 }> {
   const calls: Call[] = [];
   let answer: Override | undefined;
+  let rewrite: Rewrite | undefined;
   const upstream = new URL(target);
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://proxy');
@@ -38,7 +42,8 @@ async function startRecordingProxy(target: string): Promise<{
         headers: req.headers,
       },
       (upstreamRes) => {
-        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+        const headers = rewrite ? rewrite(req, upstreamRes.headers) : upstreamRes.headers;
+        res.writeHead(upstreamRes.statusCode ?? 502, headers);
         upstreamRes.pipe(res);
       },
     );
@@ -51,6 +56,7 @@ async function startRecordingProxy(target: string): Promise<{
     endpoint: `http://127.0.0.1:${port}`,
     calls,
     override: (fn) => (answer = fn),
+    rewrite: (fn) => (rewrite = fn),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -62,7 +68,7 @@ async function startRecordingProxy(target: string): Promise<{
 const isGetTagging = (req: IncomingMessage) =>
   req.method === 'GET' && new URL(req.url ?? '/', 'http://proxy').searchParams.has('tagging');
 
-describe('tags sent with the upload', () => {
+describe('what the store asks of S3', () => {
   let s3: TestS3;
   let proxy: Awaited<ReturnType<typeof startRecordingProxy>>;
 
@@ -73,6 +79,7 @@ describe('tags sent with the upload', () => {
   beforeEach(() => {
     proxy.calls.length = 0;
     proxy.override(undefined);
+    proxy.rewrite(undefined);
   });
   after(async () => {
     await proxy?.close();
@@ -192,5 +199,29 @@ describe('tags sent with the upload', () => {
     proxy.calls.length = 0;
     await upload(store, 'flaky/2.pdf', { kind: 'signed_document' });
     assert.deepEqual(proxy.calls, ['PUT object', 'GET tagging']);
+  });
+
+  test('a single-request copy is proven by the sha256 S3 answers with, or else by its ETag', async () => {
+    const store = s3.createStore({ endpoint: proxy.endpoint });
+    const body = randomBytes(20_000);
+    const sha256 = createHash('sha256').update(body).digest();
+    const put = (key: string) =>
+      store.putStream({ key, body: Readable.from([body]), contentType: 'application/pdf', metadata: {} });
+    const answering = (checksum: string) =>
+      proxy.rewrite((req, headers) =>
+        req.method === 'PUT'
+          ? { ...headers, etag: '"0123456789abcdef0123456789abcdef"', 'x-amz-checksum-sha256': checksum }
+          : headers,
+      );
+
+    // As AWS answers: the checksum it computed. The ETag (here a wrong one) is not needed then.
+    answering(sha256.toString('base64'));
+    assert.equal((await put('proof/echo.pdf')).proven, true);
+    // A checksum that is not ours and an ETag that is no MD5 of the bytes prove nothing: read it back.
+    answering(createHash('sha256').update('other bytes').digest('base64'));
+    assert.equal((await put('proof/other.pdf')).proven, false);
+    // No checksum in the answer (s3rver): the ETag proves it.
+    proxy.rewrite(undefined);
+    assert.equal((await put('proof/etag.pdf')).proven, true);
   });
 });
