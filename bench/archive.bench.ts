@@ -1,6 +1,8 @@
 // npm run bench:archive: (a) 200 envelopes of 3 documents of 1 MB, (b) one 300 MB PDF, through the
 // worker (its own process, concurrency 4) and, in the same run, through a baseline that only streams
-// the same files from the simulator into s3rver. Prints envelopes/min, MB/s, ratios and peak RSS.
+// the same files from the simulator into s3rver. Both sides are warmed up first; (a) then runs in
+// alternating rounds (BENCH_ROUNDS, default 5) and reports medians and each round's ratio. Prints
+// envelopes/min, MB/s, ratios, the simulator+s3rver process's CPU per envelope and peak RSS.
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
