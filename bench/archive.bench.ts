@@ -88,7 +88,8 @@ async function main(): Promise<void> {
   ): Promise<T & { ms: number; parentCpu: string }> => {
     const before = process.cpuUsage();
     const result = await work();
-    const usedMs = (({ user, system }) => (user + system) / 1000)(process.cpuUsage(before));
+    const used = process.cpuUsage(before);
+    const usedMs = (used.user + used.system) / 1000;
     const share = Math.round((usedMs / result.ms) * 100);
     return { ...result, parentCpu: `${share}% CPU, ${(usedMs / envelopes).toFixed(0)} ms/envelope` };
   };

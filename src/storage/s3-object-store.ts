@@ -421,34 +421,35 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
    * say) gets them in a PutObjectTagging of their own, now and for every later object.
    */
   private async finishTags(objectKey: string, tags: ObjectTag[], sentWithPut: boolean): Promise<void> {
-    if (tags.length === 0) return;
-    if (sentWithPut && this.tagsOnPut === true) return;
-    if (sentWithPut) {
-      let kept: boolean;
-      try {
-        const found = await this.client.send(
-          new GetObjectTaggingCommand({ Bucket: this.bucket, Key: objectKey }),
-        );
-        const keys = new Set((found.TagSet ?? []).map((tag) => tag.Key));
-        kept = tags.every((tag) => keys.has(tag.key));
-      } catch (error) {
-        const failure = storageErrorFromS3(error, `reading the tags of ${objectKey}`);
-        if (failure.code !== 'CONFIG') throw failure;
-        kept = false; // not allowed to look: tag the safe way
-      }
-      if (kept) {
-        if (this.tagsOnPut === undefined) this.logger.log('S3 keeps the tags sent with an upload');
-        this.tagsOnPut ??= true;
-        return;
-      }
-      if (this.tagsOnPut !== false) {
+    if (tags.length === 0 || (sentWithPut && this.tagsOnPut === true)) return;
+    if (sentWithPut && (await this.learnTagsOnPut(objectKey, tags))) return;
+    await this.putTags(objectKey, tags);
+  }
+
+  /** Reads back the tags a PutObject carried and remembers whether this S3 keeps them. */
+  private async learnTagsOnPut(objectKey: string, tags: ObjectTag[]): Promise<boolean> {
+    let kept = false; // not allowed to look: tag the safe way
+    try {
+      const found = await this.client.send(
+        new GetObjectTaggingCommand({ Bucket: this.bucket, Key: objectKey }),
+      );
+      const keys = new Set((found.TagSet ?? []).map((tag) => tag.Key));
+      kept = tags.every((tag) => keys.has(tag.key));
+    } catch (error) {
+      const failure = storageErrorFromS3(error, `reading the tags of ${objectKey}`);
+      if (failure.code !== 'CONFIG') throw failure;
+    }
+    // Once dropped, always sent on their own; the log says so when the answer first arrives.
+    const learned = this.tagsOnPut === false ? false : kept;
+    if (learned !== this.tagsOnPut) {
+      if (learned) this.logger.log('S3 keeps the tags sent with an upload');
+      else
         this.logger.warn(
           'S3 did not keep (or would not show) the tags sent with an upload; tagging each object with a request of its own',
         );
-      }
-      this.tagsOnPut = false;
     }
-    await this.putTags(objectKey, tags);
+    this.tagsOnPut = learned;
+    return kept;
   }
 
   private async putTags(objectKey: string, tags: ObjectTag[]): Promise<void> {

@@ -71,7 +71,6 @@ export class ArchiveService {
   /** Runs the pipeline for a claimed transfer and returns the state it was left in. */
   async run(claim: ClaimedTransfer, signal: AbortSignal): Promise<TransferState> {
     const log = { transferId: claim.id, envelopeId: claim.envelopeId, platform: claim.platform };
-    const attemptId = claim.attemptId; // opened by the claim
     let sender: SenderRef | null = null;
     let outcome: TransferState;
     let failure: ArchiveError | undefined;
@@ -97,12 +96,12 @@ export class ArchiveService {
       failure = classifyError(error);
       if (failure.errorClass === 'LEASE_LOST') {
         this.logger.warn({ msg: 'lease lost; another worker continues this transfer', ...log });
-        await this.finishAttempt(attemptId, 'lease_lost', failure);
+        await this.finishAttempt(claim.attemptId, 'lease_lost', failure);
         return 'checking';
       }
       outcome = await this.handleFailure(claim, failure, sender, log);
     }
-    await this.finishAttempt(attemptId, outcome, failure);
+    await this.finishAttempt(claim.attemptId, outcome, failure);
     this.metrics.attemptFinished(outcome, failure?.errorClass);
     return outcome;
   }
