@@ -1,7 +1,7 @@
 import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { STATUS_CODES } from 'node:http';
-import { isDatabaseUnavailable } from './database-errors';
+import { describeErrorChain, isDatabaseUnavailable } from './database-errors';
 
 /**
  * The one place where errors become HTTP answers. Clients get a status and a short message,
@@ -32,7 +32,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
       return;
     }
     if (isDatabaseUnavailable(exception)) {
-      this.logger.warn(`database unavailable: ${(exception as Error).message}`);
+      this.logger.warn(`database unavailable: ${describeErrorChain(exception)}`);
       void reply
         .status(503)
         .header('Retry-After', '30')

@@ -1,6 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { DatabaseUnavailableError } from '../common/database-errors';
+import {
+  DatabaseUnavailableError,
+  isDatabaseUnavailable,
+  isInvalidDataError,
+} from '../common/database-errors';
+import { IntakeError } from './intake-error';
 import { NotedEventWriter } from './noted-event.writer';
 
 export interface IncomingCallback {
@@ -34,16 +39,39 @@ export class CallbackIntakeService {
       );
       return 'ignored';
     }
-    await this.withDeadline(
-      this.writer.note({
-        platform: callback.platform,
-        envelopeId: callback.envelopeId,
-        action: callback.action,
-        createsWork: callback.createsWork,
-        request: callback.request,
-      }),
-    );
+    try {
+      await this.withDeadline(
+        this.writer.note({
+          platform: callback.platform,
+          envelopeId: callback.envelopeId,
+          action: callback.action,
+          createsWork: callback.createsWork,
+          request: callback.request,
+        }),
+      );
+    } catch (error) {
+      throw this.noteFailure(error);
+    }
     return 'noted';
+  }
+
+  // Only data the database refuses is the request's fault; every other failure may pass, so the
+  // platform is told to retry rather than given a 500 it may not retry.
+  private noteFailure(error: unknown): Error {
+    if (isInvalidDataError(error)) {
+      return new IntakeError(
+        'the callback cannot be noted: the database refused its data as invalid',
+        'INVALID_NOTE',
+        { cause: error },
+      );
+    }
+    if (error instanceof DatabaseUnavailableError) return error;
+    if (!isDatabaseUnavailable(error)) {
+      // Still a 503, but a failure nobody has named yet must stand out in the log.
+      const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      this.logger.error(`unexpected failure while noting a callback: ${detail}`);
+    }
+    return new DatabaseUnavailableError('the database could not note the callback', { cause: error });
   }
 
   // The platform must hear back within seconds; past the deadline it gets a 503 and retries.

@@ -1,9 +1,10 @@
-import { Controller, Get, HttpCode, Post, Query, Req, UseGuards } from '@nestjs/common';
+import { Controller, Get, HttpCode, Post, Query, Req, UseFilters, UseGuards } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { CallbackAuthGuard } from './callback-auth.guard';
 import { CallbackIntakeService, type IntakeOutcome } from './callback-intake.service';
 import { describeRequest } from './callback-request';
 import { EsignAnywhereCallbackPipe } from './esignanywhere-callback.pipe';
+import { IntakeErrorFilter } from './intake-error.filter';
 import {
   ESIGNANYWHERE,
   type ValidEsawCallback,
@@ -16,6 +17,7 @@ import {
  */
 @Controller('callbacks/esignanywhere')
 @UseGuards(CallbackAuthGuard)
+@UseFilters(IntakeErrorFilter)
 export class EsignAnywhereCallbackController {
   constructor(private readonly intake: CallbackIntakeService) {}
 

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { isInvalidDataError } from '../common/database-errors';
 
 export interface CallbackNote {
   platform: string;
@@ -69,11 +70,25 @@ export class NotedEventWriter {
           await this.write(batch.map((w) => w.note));
           for (const w of batch) w.resolve();
         } catch (error) {
-          for (const w of batch) w.reject(error);
+          if (batch.length > 1 && isInvalidDataError(error)) await this.writeEachAlone(batch);
+          else for (const w of batch) w.reject(error);
         }
       }
     } finally {
       this.flushing = false;
+    }
+  }
+
+  // The statement is all or nothing: one note the database refuses must not fail the callbacks
+  // that happened to share it.
+  private async writeEachAlone(batch: Waiter[]): Promise<void> {
+    for (const w of batch) {
+      try {
+        await this.write([w.note]);
+        w.resolve();
+      } catch (error) {
+        w.reject(error);
+      }
     }
   }
 
