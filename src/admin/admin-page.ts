@@ -82,6 +82,8 @@ export const ADMIN_PAGE_SCRIPT = `
     no_token: 'No API token is known for the sender of this envelope',
     corrupt_pdf: 'A file said to be a PDF is not one',
     copy_not_verified: 'The copy in the object store could not be proven',
+    copy_conflict: 'A different copy already holds the object key; it was left as it is',
+    file_missing: 'A file the platform lists could not be downloaded (404)',
     protocol_error: 'The platform answered in an unexpected shape',
     internal_error: 'An internal error (a defect) stopped the transfer',
     attempts_exhausted: 'Every attempt failed',

@@ -20,6 +20,11 @@ export interface PutStreamInput {
   expectedSize?: number;
   /** Stops the upload (and the source) with `ABORTED`, e.g. on lease loss or shutdown. */
   signal?: AbortSignal;
+  /**
+   * Who owns the staging area a large file passes through (a transfer id: `[A-Za-z0-9_-]`);
+   * `clearStaging(scope)` removes what a crashed attempt of that owner left there.
+   */
+  scope?: string;
 }
 
 export interface PutObjectInput {
@@ -39,12 +44,20 @@ export interface StoredObject {
   sha256: string;
   etag?: string;
   /**
-   * True when the write itself proves the copy: a single-request upload for which S3 answered with
-   * the sha256 it computed over the bytes it stored and it is ours, or whose ETag, the MD5 that S3
-   * computed over those bytes, equals the MD5 of the bytes sent. Otherwise (multipart uploads, an
-   * encrypted bucket that names no checksum and whose ETag is no MD5) call `verify`.
+   * How the bytes S3 holds were proven to be these bytes: by the sha256 S3 reports for the stored
+   * object (`checksum`), or by reading the object back and hashing it (`read-back`). A write is
+   * never returned unproven.
    */
-  proven: boolean;
+  proof: ProofMethod;
+  /** True when an identical copy was already there (an earlier attempt's) and this one was not written. */
+  adopted: boolean;
+}
+
+export type ProofMethod = 'checksum' | 'read-back';
+
+export interface StagingSweep {
+  objects: number;
+  uploads: number;
 }
 
 export interface ObjectHead {
@@ -81,11 +94,14 @@ export interface MultipartUploadInfo {
 /** What the archive pipeline needs from the DMS bucket. Every failure is a `StorageError`. */
 export interface ObjectStore {
   /**
-   * Streams `body` into the bucket (multipart above one part size), hashing it on the way. Nothing
-   * is left behind on failure: the multipart upload is aborted and a half-finished object removed.
+   * Streams `body` into the bucket, hashing it on the way, and proves the stored copy. A final key is
+   * written only where nothing is, or over an object that proves nothing (its bytes do not match its
+   * own sha256); an identical proven copy already there is adopted; a different valid one is a
+   * `CONFLICT`. Final keys are never deleted. Files above one part go through a multipart upload in
+   * the scope's staging area and are copied to their key in one request.
    */
   putStream(input: PutStreamInput): Promise<StoredObject>;
-  /** Writes a small object (a manifest) in one request, with its sha256 in the metadata. */
+  /** Writes a small object (a manifest) in one request, with its sha256 in the metadata, under the same rules. */
   putObject(input: PutObjectInput): Promise<StoredObject>;
   /** Proves a stored copy: size and metadata sha256 (and with `deep`, the bytes) must match. */
   verify(key: string, expected: ExpectedContent, options?: VerifyOptions): Promise<ObjectHead>;
@@ -94,10 +110,10 @@ export interface ObjectStore {
   /** Unfinished multipart uploads under the store's prefix (plus `prefix`), for tests and ops. */
   listMultipartUploads(prefix?: string): Promise<MultipartUploadInfo[]>;
   /**
-   * Aborts the unfinished multipart uploads of exactly this key, such as those a worker that died
-   * mid-upload left behind. Returns how many were aborted.
+   * Removes what earlier attempts of `scope` left in its staging area (unfinished uploads, staged
+   * objects). Never fails: what it cannot remove is logged and left to the bucket's lifecycle rule.
    */
-  abortUploads(key: string): Promise<number>;
+  clearStaging(scope: string): Promise<StagingSweep>;
   /** Readiness: the bucket answers within a few seconds. */
   ping(): Promise<void>;
 }

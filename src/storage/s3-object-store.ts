@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { addAbortSignal, pipeline, Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
@@ -9,6 +9,7 @@ import {
   HeadBucketCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   PutObjectTaggingCommand,
   S3Client,
@@ -23,8 +24,10 @@ import type {
   MultipartUploadInfo,
   ObjectHead,
   ObjectStore,
+  ProofMethod,
   PutObjectInput,
   PutStreamInput,
+  StagingSweep,
   StoredObject,
   VerifyOptions,
 } from './object-store';
@@ -53,25 +56,60 @@ export interface S3ObjectStoreOptions {
 }
 
 /**
- * Streams stay below 5 GiB because the sha256 is stamped on a multipart object with an in-place
+ * Streams stay below 5 GiB because a large file is staged and then copied to its key in one
  * CopyObject, and S3's single-request copy stops there. Signed PDFs are far smaller.
  */
 export const MAX_STREAM_BYTES = 5 * 1024 ** 3;
 /** `putObject` is for manifests and the like, sent and hashed in one buffer. */
 export const MAX_SMALL_OBJECT_BYTES = 16 * 1024 ** 2;
+/** Under the store's prefix: attempt-private objects on their way to a final key. Never a final key. */
+export const STAGING_FOLDER = '.incoming';
 const SHA256_HEX = /^[0-9a-f]{64}$/;
+const SCOPE = /^[A-Za-z0-9_-]{1,128}$/;
+/** Rounds of "the key is taken: look at what holds it" before giving up for this attempt. */
+const MAX_WRITE_ROUNDS = 3;
+
+/** What a final write sends: bytes in memory, or a staged object copied server-side. */
+type FinalSource = { kind: 'bytes'; body: Buffer } | { kind: 'staged'; stagingKey: string; etag?: string };
+
+interface FinalContent {
+  size: number;
+  sha256: string;
+  contentType: string;
+  metadata: Record<string, string>;
+  tags: ObjectTag[];
+}
+
+/** What holds a final key we meant to write. */
+type Occupant =
+  | { kind: 'same'; etag?: string; proof: ProofMethod }
+  | { kind: 'other'; sha256: string; size: number }
+  | { kind: 'unproven'; etag?: string; why: string }
+  | { kind: 'none' };
 
 /**
  * The object store on any S3 API (AWS, MinIO, Ceph, s3rver), through `@aws-sdk/client-s3` and the
  * multipart `Upload` of `@aws-sdk/lib-storage`.
+ *
+ * The rule that keeps proven copies safe from any worker, whatever its lease says when its request
+ * returns: a final key is never deleted, and is written only with `If-None-Match: *` (nothing is
+ * there), or with `If-Match: <etag>` over an object that proves nothing (its bytes do not match the
+ * sha256 it carries). Every write to a final key is one request carrying the whole object, its
+ * metadata and tags. A proven copy matches its own sha256, so no condition can ever let a write
+ * replace it. Stores that ignore those conditions get a look before each write instead (see
+ * `conditionalWrites`).
  */
 export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
   private readonly logger = new Logger(S3ObjectStore.name);
   private readonly client: S3Client;
   private readonly bucket: string;
   private readonly keyPrefix: string;
-  /** Whether this endpoint keeps tags sent with a PutObject; unknown until the first tagged upload. */
+  /** Whether this endpoint keeps tags sent with a write; unknown until the first tagged write. */
   private tagsOnPut: boolean | undefined;
+  /** Whether this endpoint honours `If-None-Match`/`If-Match` on writes; probed once. */
+  private conditionalWrites: Promise<boolean> | undefined;
+  /** Set once the endpoint answered that it cannot list unfinished uploads. */
+  private uploadListingMissing = false;
 
   constructor(private readonly options: S3ObjectStoreOptions) {
     this.bucket = options.bucket;
@@ -114,7 +152,8 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
     if (signal) addAbortSignal(signal, meter);
 
     let upload: Upload | undefined;
-    let objectWritten = false;
+    let stagingKey: string | undefined;
+    let failed = false;
     let objectKey = key;
     try {
       objectKey = this.objectKeyFor(key);
@@ -129,47 +168,52 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
           'INVALID_INPUT',
         );
       }
+      const scope = input.scope ?? 'unscoped';
+      if (!SCOPE.test(scope)) throw new StorageError(`invalid staging scope ${scope}`, 'INVALID_INPUT');
       signal?.throwIfAborted();
 
       // Read up to one part first: a small file then goes in one PutObject that already carries its
-      // sha256 (and S3 checks it); only a larger one needs the multipart path and the stamp after.
+      // sha256 (and S3 checks it); only a larger one needs the staged multipart path.
       const head = await readHead(meter, this.options.partSizeBytes);
-      let etag: string | undefined;
-      let proven = false;
+      let source: FinalSource;
       if (head.ended) {
-        const whole = Buffer.concat(head.chunks, head.bytes);
-        const sent = await this.putWhole(objectKey, whole, meter.sha256, contentType, metadata, tags);
-        objectWritten = true;
-        etag = sent.etag;
-        proven = sent.proven;
-        await this.finishTags(objectKey, tags, sent.tagsSent);
+        source = { kind: 'bytes', body: Buffer.concat(head.chunks, head.bytes) };
       } else {
+        stagingKey = `${this.keyPrefix}${STAGING_FOLDER}/${scope}/${randomUUID()}`;
         // The bytes already read go first, then the rest. (Not `unshift`: when the source has
         // ended meanwhile, the stream has emitted 'end' and unshifted bytes would be lost.)
         upload = this.newUpload({
-          Key: objectKey,
+          Key: stagingKey,
           Body: Readable.from(headThenRest(head.chunks, meter)),
           ContentType: contentType,
-          Metadata: metadata,
         });
         const completed = await upload.done();
-        objectWritten = true;
-        etag = await this.stampMetadata(objectKey, completed.ETag, contentType, {
-          ...metadata,
-          [SHA256_METADATA_KEY]: meter.sha256,
-        });
-        await this.finishTags(objectKey, tags, false);
+        source = { kind: 'staged', stagingKey, etag: completed.ETag };
       }
-      return { key, objectKey, bucket: this.bucket, size: meter.bytes, sha256: meter.sha256, etag, proven };
+      const content = { size: meter.bytes, sha256: meter.sha256, contentType, metadata, tags };
+      const written = await this.writeFinal(objectKey, source, content, signal);
+      return {
+        key,
+        objectKey,
+        bucket: this.bucket,
+        size: meter.bytes,
+        sha256: meter.sha256,
+        etag: written.etag,
+        proof: written.proof,
+        adopted: written.adopted,
+      };
     } catch (error) {
+      failed = true;
       const failure = this.uploadFailure(error, objectKey, body, sourceError, signal);
       // The caller gets its source back released, whatever was left unread.
       meter.destroy();
       body.destroy();
-      await this.cleanUpAfterFailure(objectKey, upload?.uploadId, objectWritten);
       throw failure;
     } finally {
       body.off('error', noteSourceError);
+      // The staged copy is this call's own: nobody else ever reads it, so it always goes.
+      if (stagingKey !== undefined)
+        await this.discardStaged(stagingKey, failed ? upload?.uploadId : undefined);
     }
   }
 
@@ -189,47 +233,30 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
       );
     }
     const sha256 = createHash('sha256').update(body).digest('hex');
-    let objectWritten = false;
     try {
-      const sent = await this.putWhole(objectKey, body, sha256, input.contentType, metadata, tags);
-      objectWritten = true;
-      await this.finishTags(objectKey, tags, sent.tagsSent);
+      const written = await this.writeFinal(
+        objectKey,
+        { kind: 'bytes', body },
+        { size: body.length, sha256, contentType: input.contentType, metadata, tags },
+        undefined,
+      );
       return {
         key,
         objectKey,
         bucket: this.bucket,
         size: body.length,
         sha256,
-        etag: sent.etag,
-        proven: sent.proven,
+        etag: written.etag,
+        proof: written.proof,
+        adopted: written.adopted,
       };
     } catch (error) {
-      await this.cleanUpAfterFailure(objectKey, undefined, objectWritten);
       throw storageErrorFromS3(error, `writing ${objectKey}`);
     }
   }
 
   async head(key: string): Promise<ObjectHead | null> {
-    const objectKey = this.objectKeyFor(key);
-    try {
-      const found = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: objectKey }));
-      const metadata = decodeUserMetadata(found.Metadata ?? {});
-      const sha256 = metadata[SHA256_METADATA_KEY];
-      return {
-        key,
-        objectKey,
-        size: found.ContentLength ?? 0,
-        sha256: sha256 !== undefined && SHA256_HEX.test(sha256) ? sha256 : undefined,
-        etag: found.ETag,
-        contentType: found.ContentType,
-        lastModified: found.LastModified,
-        metadata,
-      };
-    } catch (error) {
-      const failure = storageErrorFromS3(error, `reading the metadata of ${objectKey}`);
-      if (failure.code === 'NOT_FOUND') return null;
-      throw failure;
-    }
+    return this.headObject(this.objectKeyFor(key), key);
   }
 
   async verify(key: string, expected: ExpectedContent, options: VerifyOptions = {}): Promise<ObjectHead> {
@@ -254,7 +281,7 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
       );
     }
     if (options.deep) {
-      const actual = await this.hashStoredBytes(found, options.signal);
+      const actual = await this.hashStoredBytes(found.objectKey, found.etag, options.signal);
       if (actual.size !== expected.size || actual.sha256 !== wanted) {
         throw new StorageError(
           `${found.objectKey} reads back as ${actual.size} bytes with sha256 ${actual.sha256}, ` +
@@ -270,51 +297,34 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
     if (prefix.includes('..') || prefix.startsWith('/')) {
       throw new StorageError(`invalid key prefix ${JSON.stringify(prefix)}`, 'INVALID_INPUT');
     }
-    const uploads: MultipartUploadInfo[] = [];
-    let keyMarker: string | undefined;
-    let uploadIdMarker: string | undefined;
-    try {
-      for (;;) {
-        const page = await this.client.send(
-          new ListMultipartUploadsCommand({
-            Bucket: this.bucket,
-            Prefix: `${this.keyPrefix}${prefix}` || undefined,
-            KeyMarker: keyMarker,
-            UploadIdMarker: uploadIdMarker,
-          }),
-        );
-        for (const upload of page.Uploads ?? []) {
-          if (upload.Key === undefined || upload.UploadId === undefined) continue;
-          uploads.push({
-            key: upload.Key.slice(this.keyPrefix.length),
-            objectKey: upload.Key,
-            uploadId: upload.UploadId,
-            initiated: upload.Initiated,
-          });
-        }
-        if (!page.IsTruncated) return uploads;
-        keyMarker = page.NextKeyMarker;
-        uploadIdMarker = page.NextUploadIdMarker;
-      }
-    } catch (error) {
-      throw storageErrorFromS3(error, `listing multipart uploads in ${this.bucket}`);
-    }
+    return this.listUploadsUnder(`${this.keyPrefix}${prefix}`);
   }
 
-  async abortUploads(key: string): Promise<number> {
-    const objectKey = this.objectKeyFor(key);
-    const leftovers = (await this.listMultipartUploads(key)).filter((u) => u.objectKey === objectKey);
-    for (const upload of leftovers) {
-      try {
-        await this.client.send(
-          new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: objectKey, UploadId: upload.uploadId }),
+  async clearStaging(scope: string): Promise<StagingSweep> {
+    if (!SCOPE.test(scope)) throw new StorageError(`invalid staging scope ${scope}`, 'INVALID_INPUT');
+    const folder = `${this.keyPrefix}${STAGING_FOLDER}/${scope}/`;
+    const swept: StagingSweep = { objects: 0, uploads: 0 };
+    swept.uploads = await this.abortUploadsUnder(folder);
+    try {
+      let token: string | undefined;
+      do {
+        const page = await this.client.send(
+          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: folder, ContinuationToken: token }),
         );
-      } catch (error) {
-        const failure = storageErrorFromS3(error, `aborting upload ${upload.uploadId} of ${objectKey}`);
-        if (failure.code !== 'NOT_FOUND') throw failure;
-      }
+        for (const object of page.Contents ?? []) {
+          if (object.Key === undefined) continue;
+          await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: object.Key }));
+          swept.objects += 1;
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token !== undefined);
+    } catch (error) {
+      this.logger.warn(
+        `could not clear staged objects under ${folder}; the bucket's lifecycle rule for ` +
+          `${this.keyPrefix}${STAGING_FOLDER}/ removes them: ${storageErrorFromS3(error, 'listing').message}`,
+      );
     }
-    return leftovers.length;
+    return swept;
   }
 
   async ping(): Promise<void> {
@@ -352,56 +362,104 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
     });
   }
 
-  /** Rewrites the metadata of the object just completed, in place; S3 moves no bytes through us. */
-  private async stampMetadata(
+  /**
+   * Puts the content at its final key and proves it there; see the class comment for the rule.
+   * An identical copy already there is proven and adopted instead of written again.
+   */
+  private async writeFinal(
     objectKey: string,
-    etag: string | undefined,
-    contentType: string,
-    metadata: Record<string, string>,
-  ): Promise<string | undefined> {
-    const result = await this.client.send(
-      new CopyObjectCommand({
-        Bucket: this.bucket,
-        Key: objectKey,
-        CopySource: `${encodeURIComponent(this.bucket)}/${objectKey.split('/').map(encodeURIComponent).join('/')}`,
-        // Stamp only the object this upload wrote, not one another writer put there meanwhile.
-        CopySourceIfMatch: etag,
-        MetadataDirective: 'REPLACE',
-        ContentType: contentType,
-        Metadata: metadata,
-      }),
+    source: FinalSource,
+    content: FinalContent,
+    signal: AbortSignal | undefined,
+  ): Promise<{ etag?: string; proof: ProofMethod; adopted: boolean }> {
+    const conditional = await this.supportsConditionalWrites();
+    // Where the store enforces conditions, assume the key is free and let S3 say otherwise.
+    let occupant: Occupant = conditional ? { kind: 'none' } : await this.inspect(objectKey, content, signal);
+    for (let round = 0; round < MAX_WRITE_ROUNDS; round++) {
+      switch (occupant.kind) {
+        case 'same':
+          if (content.tags.length > 0 && this.tagsOnPut !== true)
+            await this.finishTags(objectKey, content.tags, true);
+          return { etag: occupant.etag, proof: occupant.proof, adopted: true };
+        case 'other':
+          throw new StorageError(
+            `${objectKey} already holds a different copy (${occupant.size} bytes, sha256 ${occupant.sha256}) ` +
+              `than the ${content.size} bytes with sha256 ${content.sha256} read now; it is left as it is`,
+            'CONFLICT',
+          );
+        case 'none':
+        case 'unproven': {
+          if (occupant.kind === 'unproven')
+            this.logger.warn(`replacing ${objectKey}, which proves nothing: ${occupant.why}`);
+          const condition = !conditional
+            ? {}
+            : occupant.kind === 'none'
+              ? { IfNoneMatch: '*' }
+              : { IfMatch: occupant.etag };
+          let etag: string | undefined;
+          let tagsSent: boolean;
+          try {
+            ({ etag, tagsSent } = await this.sendFinal(objectKey, source, content, condition));
+          } catch (error) {
+            if (!isPreconditionFailure(error)) throw storageErrorFromS3(error, `writing ${objectKey}`);
+            occupant = await this.inspect(objectKey, content, signal);
+            continue;
+          }
+          const proof = await this.prove(objectKey, content, etag, signal);
+          await this.finishTags(objectKey, content.tags, tagsSent);
+          return { etag, proof, adopted: false };
+        }
+      }
+    }
+    throw new StorageError(
+      `${objectKey} kept changing while it was being written; trying again later`,
+      'TRANSIENT',
     );
-    return result.CopyObjectResult?.ETag ?? etag;
   }
 
-  /**
-   * One PutObject of bytes already in memory. It carries their sha256 twice, as the checksum S3
-   * checks before storing and as the payload hash SigV4 signs (so the SDK does not hash the bytes
-   * again), and the tags too, unless this endpoint is known to ignore tags sent that way.
-   *
-   * The answer proves the copy when S3 names the sha256 it computed over the stored bytes and it is
-   * ours, or else when its ETag (the MD5 of the stored bytes) is the MD5 of what was sent.
-   */
-  private async putWhole(
+  /** One request that writes the whole object with its metadata, sha256 and tags. */
+  private async sendFinal(
     objectKey: string,
-    body: Buffer,
-    sha256: string,
-    contentType: string,
-    metadata: Record<string, string>,
-    tags: ObjectTag[],
-  ): Promise<{ etag: string | undefined; tagsSent: boolean; proven: boolean }> {
-    const tagsSent = tags.length > 0 && this.tagsOnPut !== false;
-    const checksum = Buffer.from(sha256, 'hex').toString('base64');
+    source: FinalSource,
+    content: FinalContent,
+    condition: { IfNoneMatch?: string; IfMatch?: string },
+  ): Promise<{ etag: string | undefined; tagsSent: boolean }> {
+    const tagsSent = content.tags.length > 0 && this.tagsOnPut !== false;
+    const metadata = { ...content.metadata, [SHA256_METADATA_KEY]: content.sha256 };
+    if (source.kind === 'staged') {
+      const result = await this.client.send(
+        new CopyObjectCommand({
+          Bucket: this.bucket,
+          Key: objectKey,
+          CopySource: `${encodeURIComponent(this.bucket)}/${source.stagingKey.split('/').map(encodeURIComponent).join('/')}`,
+          // Only the bytes this call staged, never another writer's.
+          CopySourceIfMatch: source.etag,
+          MetadataDirective: 'REPLACE',
+          ContentType: content.contentType,
+          Metadata: metadata,
+          TaggingDirective: 'REPLACE',
+          Tagging: tagsSent ? encodeTagging(content.tags) : undefined,
+          // AWS then keeps a full-object sha256 of the copy, which the proof reads.
+          ChecksumAlgorithm: 'SHA256',
+          ...condition,
+        }),
+      );
+      return { etag: result.CopyObjectResult?.ETag, tagsSent };
+    }
+    const checksum = Buffer.from(content.sha256, 'hex').toString('base64');
     const command = new PutObjectCommand({
       Bucket: this.bucket,
       Key: objectKey,
-      Body: body,
-      ContentLength: body.length,
-      ContentType: contentType,
-      Metadata: { ...metadata, [SHA256_METADATA_KEY]: sha256 },
+      Body: source.body,
+      ContentLength: source.body.length,
+      ContentType: content.contentType,
+      Metadata: metadata,
       ChecksumSHA256: checksum,
-      Tagging: tagsSent ? encodeTagging(tags) : undefined,
+      Tagging: tagsSent ? encodeTagging(content.tags) : undefined,
+      ...condition,
     });
+    const sha256 = content.sha256;
+    // The payload hash SigV4 signs is the sha256 already computed: the SDK need not hash the bytes again.
     command.middlewareStack.add(
       (next) => (args) => {
         const request = args.request as { headers?: Record<string, string> };
@@ -411,14 +469,135 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
       { step: 'build', name: 'knownPayloadSha256' },
     );
     const result = await this.client.send(command);
-    const proven = result.ChecksumSHA256 === checksum || etagIsMd5Of(result.ETag, body);
-    return { etag: result.ETag, tagsSent, proven };
+    return { etag: result.ETag, tagsSent };
   }
 
   /**
-   * Makes sure the object just written carries `tags`. The first time tags go with a PutObject, they
+   * Proves that the object at `objectKey` holds exactly `expected`: by the full-object sha256 S3
+   * reports for what it stored, or, where it reports none, by reading every byte back. What S3
+   * echoes in a write's answer is not taken as proof: it describes what arrived, not what is kept.
+   */
+  private async prove(
+    objectKey: string,
+    expected: { size: number; sha256: string },
+    etag: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<ProofMethod> {
+    const found = await this.headObject(objectKey, objectKey, true);
+    if (found === null) {
+      throw new StorageError(
+        `${objectKey} is not in bucket ${this.bucket} right after it was written`,
+        'INTEGRITY',
+      );
+    }
+    if (etag !== undefined && found.etag !== undefined && found.etag !== etag) {
+      throw new StorageError(`${objectKey} changed while it was being proven`, 'TRANSIENT');
+    }
+    if (found.size !== expected.size) {
+      throw new StorageError(
+        `${objectKey} holds ${found.size} bytes, ${expected.size} were written`,
+        'INTEGRITY',
+      );
+    }
+    if (found.checksumSha256 !== undefined) {
+      if (found.checksumSha256 !== expected.sha256) {
+        throw new StorageError(
+          `${objectKey}: S3 reports sha256 ${found.checksumSha256} for the stored bytes, ${expected.sha256} were written`,
+          'INTEGRITY',
+        );
+      }
+      return 'checksum';
+    }
+    const actual = await this.hashStoredBytes(objectKey, found.etag, signal);
+    if (actual.size !== expected.size || actual.sha256 !== expected.sha256) {
+      throw new StorageError(
+        `${objectKey} reads back as ${actual.size} bytes with sha256 ${actual.sha256}, ` +
+          `${expected.size} bytes with sha256 ${expected.sha256} were written`,
+        'INTEGRITY',
+      );
+    }
+    return 'read-back';
+  }
+
+  /** Tells what holds `objectKey`: our content proven, another valid copy, something unproven, or nothing. */
+  private async inspect(
+    objectKey: string,
+    content: FinalContent,
+    signal: AbortSignal | undefined,
+  ): Promise<Occupant> {
+    const found = await this.headObject(objectKey, objectKey);
+    if (found === null) return { kind: 'none' };
+    if (found.sha256 === undefined)
+      return { kind: 'unproven', etag: found.etag, why: 'it carries no sha256' };
+    const claimed = { size: found.size, sha256: found.sha256 };
+    try {
+      const proof = await this.prove(objectKey, claimed, found.etag, signal);
+      if (claimed.sha256 === content.sha256 && claimed.size === content.size) {
+        return { kind: 'same', etag: found.etag, proof };
+      }
+      return { kind: 'other', ...claimed };
+    } catch (error) {
+      if (error instanceof StorageError && error.code === 'INTEGRITY') {
+        return { kind: 'unproven', etag: found.etag, why: error.message };
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Whether the endpoint refuses a write with `If-None-Match: *` where an object exists. Asked once,
+   * with a throwaway object in the staging folder; a failed probe is asked again next time.
+   */
+  private supportsConditionalWrites(): Promise<boolean> {
+    this.conditionalWrites ??= this.probeConditionalWrites().then(
+      (supported) => {
+        if (supported)
+          this.logger.log('S3 honours conditional writes: final keys are written with If-None-Match');
+        else
+          this.logger.warn(
+            'S3 ignores conditional writes (If-None-Match): each final key is looked at before it is ' +
+              'written, which leaves a short window between look and write; prefer a store that honours them',
+          );
+        return supported;
+      },
+      (error: unknown) => {
+        this.conditionalWrites = undefined;
+        throw storageErrorFromS3(error, 'checking whether S3 honours conditional writes');
+      },
+    );
+    return this.conditionalWrites;
+  }
+
+  private async probeConditionalWrites(): Promise<boolean> {
+    const Key = `${this.keyPrefix}${STAGING_FOLDER}/probe-${randomUUID()}`;
+    const put = (condition: { IfNoneMatch?: string }) =>
+      this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key,
+          Body: 'probe',
+          ContentType: 'text/plain',
+          ...condition,
+        }),
+      );
+    await put({});
+    try {
+      await put({ IfNoneMatch: '*' });
+      return false;
+    } catch (error) {
+      if (isPreconditionFailure(error)) return true;
+      if (isNotImplemented(error) || storageErrorFromS3(error, 'probe').code === 'REJECTED') return false;
+      throw error;
+    } finally {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key })).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Makes sure the object just written carries `tags`. The first time tags go with a write, they
    * are read back: an S3 that kept them is trusted from then on; one that dropped them (or will not
-   * say) gets them in a PutObjectTagging of their own, now and for every later object.
+   * say) gets them in a PutObjectTagging of their own, now and for every later object. That request
+   * only ever carries the same tag set the write did.
    */
   private async finishTags(objectKey: string, tags: ObjectTag[], sentWithPut: boolean): Promise<void> {
     if (tags.length === 0 || (sentWithPut && this.tagsOnPut === true)) return;
@@ -426,7 +605,7 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
     await this.putTags(objectKey, tags);
   }
 
-  /** Reads back the tags a PutObject carried and remembers whether this S3 keeps them. */
+  /** Reads back the tags a write carried and remembers whether this S3 keeps them. */
   private async learnTagsOnPut(objectKey: string, tags: ObjectTag[]): Promise<boolean> {
     let kept = false; // not allowed to look: tag the safe way
     try {
@@ -462,13 +641,47 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
     );
   }
 
+  private async headObject(
+    objectKey: string,
+    key: string,
+    withChecksum = false,
+  ): Promise<(ObjectHead & { checksumSha256?: string }) | null> {
+    try {
+      const found = await this.client.send(
+        new HeadObjectCommand({
+          Bucket: this.bucket,
+          Key: objectKey,
+          ChecksumMode: withChecksum ? 'ENABLED' : undefined,
+        }),
+      );
+      const metadata = decodeUserMetadata(found.Metadata ?? {});
+      const sha256 = metadata[SHA256_METADATA_KEY];
+      return {
+        key,
+        objectKey,
+        size: found.ContentLength ?? 0,
+        sha256: sha256 !== undefined && SHA256_HEX.test(sha256) ? sha256 : undefined,
+        etag: found.ETag,
+        contentType: found.ContentType,
+        lastModified: found.LastModified,
+        metadata,
+        checksumSha256: fullObjectSha256(found.ChecksumSHA256, found.ChecksumType),
+      };
+    } catch (error) {
+      const failure = storageErrorFromS3(error, `reading the metadata of ${objectKey}`);
+      if (failure.code === 'NOT_FOUND') return null;
+      throw failure;
+    }
+  }
+
   private async hashStoredBytes(
-    found: ObjectHead,
+    objectKey: string,
+    etag: string | undefined,
     signal: AbortSignal | undefined,
   ): Promise<{ size: number; sha256: string }> {
     try {
       const response = await this.client.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key: found.objectKey, IfMatch: found.etag }),
+        new GetObjectCommand({ Bucket: this.bucket, Key: objectKey, IfMatch: etag }),
         { abortSignal: signal },
       );
       if (!(response.Body instanceof Readable)) throw new Error('GetObject returned no readable body');
@@ -481,9 +694,106 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
       return { size, sha256: hash.digest('hex') };
     } catch (error) {
       if (signal?.aborted) {
-        throw new StorageError(`reading ${found.objectKey} back was aborted`, 'ABORTED', { cause: error });
+        throw new StorageError(`reading ${objectKey} back was aborted`, 'ABORTED', { cause: error });
       }
-      throw storageErrorFromS3(error, `reading ${found.objectKey} back`);
+      const failure = storageErrorFromS3(error, `reading ${objectKey} back`);
+      // The object changed between the look and the read: say so, and let the caller try again.
+      if (isPreconditionFailure(error)) {
+        throw new StorageError(`${objectKey} changed while it was read back`, 'TRANSIENT', { cause: error });
+      }
+      throw failure;
+    }
+  }
+
+  private async listUploadsUnder(prefix: string): Promise<MultipartUploadInfo[]> {
+    const uploads: MultipartUploadInfo[] = [];
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    try {
+      for (;;) {
+        const page = await this.client.send(
+          new ListMultipartUploadsCommand({
+            Bucket: this.bucket,
+            Prefix: prefix || undefined,
+            KeyMarker: keyMarker,
+            UploadIdMarker: uploadIdMarker,
+          }),
+        );
+        for (const upload of page.Uploads ?? []) {
+          if (upload.Key === undefined || upload.UploadId === undefined) continue;
+          uploads.push({
+            key:
+              this.keyPrefix && upload.Key.startsWith(this.keyPrefix)
+                ? upload.Key.slice(this.keyPrefix.length)
+                : upload.Key,
+            objectKey: upload.Key,
+            uploadId: upload.UploadId,
+            initiated: upload.Initiated,
+          });
+        }
+        if (!page.IsTruncated) return uploads;
+        keyMarker = page.NextKeyMarker;
+        uploadIdMarker = page.NextUploadIdMarker;
+      }
+    } catch (error) {
+      throw storageErrorFromS3(error, `listing multipart uploads in ${this.bucket}`);
+    }
+  }
+
+  /**
+   * Aborts every unfinished upload under `prefix` (a staging key or folder). Never fails: a store
+   * that cannot list uploads, or a transient error, is logged, and the lifecycle rule is the net.
+   */
+  private async abortUploadsUnder(prefix: string, known?: string): Promise<number> {
+    let uploads: MultipartUploadInfo[] = [];
+    if (!this.uploadListingMissing) {
+      try {
+        uploads = await this.listUploadsUnder(prefix);
+      } catch (error) {
+        if (isNotImplemented(error)) {
+          this.uploadListingMissing = true;
+          this.logger.warn(
+            'S3 cannot list unfinished multipart uploads (NotImplemented); uploads whose abort was lost ' +
+              'stay until the bucket lifecycle rule for incomplete uploads removes them',
+          );
+        } else {
+          this.logger.warn(`could not list unfinished uploads under ${prefix}: ${messageOf(error)}`);
+        }
+      }
+    }
+    const ids = new Map(uploads.map((u) => [u.uploadId, u.objectKey]));
+    if (known !== undefined && !ids.has(known)) ids.set(known, prefix);
+    let aborted = 0;
+    for (const [uploadId, Key] of ids) {
+      try {
+        await this.client.send(
+          new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId: uploadId }),
+        );
+        aborted += 1;
+      } catch (error) {
+        const failure = storageErrorFromS3(error, `aborting upload ${uploadId} of ${Key}`);
+        if (failure.code !== 'NOT_FOUND')
+          this.logger.warn(
+            `${failure.message}; its parts stay until the bucket lifecycle rule for incomplete uploads removes them`,
+          );
+      }
+    }
+    return aborted;
+  }
+
+  /**
+   * Removes a staged object and any upload left under its key: one `Upload` aborts itself on
+   * failure, but an answer to CreateMultipartUpload that was lost (and retried) leaves an upload
+   * nobody knows the id of. Never fails.
+   */
+  private async discardStaged(stagingKey: string, uploadId: string | undefined): Promise<void> {
+    await this.abortUploadsUnder(stagingKey, uploadId);
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: stagingKey }));
+    } catch (error) {
+      this.logger.warn(
+        `could not remove the staged object ${stagingKey}; the bucket lifecycle rule removes it: ${messageOf(error)}`,
+      );
     }
   }
 
@@ -520,49 +830,37 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
     }
     return storageErrorFromS3(error, `upload of ${objectKey}`);
   }
+}
 
-  /**
-   * `Upload` aborts its own multipart upload on failure, but if that abort failed too the parts
-   * would stay (and cost money) until a bucket lifecycle rule removes them, so try once more. An
-   * object already completed but not fully stamped is removed so no unproven copy stays visible.
-   */
-  private async cleanUpAfterFailure(
-    objectKey: string,
-    uploadId: string | undefined,
-    objectWritten: boolean,
-  ): Promise<void> {
-    try {
-      if (objectWritten) {
-        await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: objectKey }));
-      } else if (uploadId !== undefined) {
-        await this.client.send(
-          new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: objectKey, UploadId: uploadId }),
-        );
-      }
-    } catch (error) {
-      const failure = storageErrorFromS3(error, 'cleaning up');
-      if (failure.code === 'NOT_FOUND') return;
-      this.logger.warn(
-        objectWritten
-          ? `could not remove the unfinished object ${objectKey}: ${failure.message}`
-          : `could not abort multipart upload ${uploadId} of ${objectKey}, its parts stay until the ` +
-              `bucket's lifecycle rule for incomplete uploads removes them: ${failure.message}`,
-      );
-    }
+/** A full-object sha256 S3 reports, as lower-case hex; composite (per-part) checksums are not one. */
+function fullObjectSha256(checksum: string | undefined, type: string | undefined): string | undefined {
+  if (checksum === undefined || type === 'COMPOSITE' || checksum.includes('-')) return undefined;
+  const hex = Buffer.from(checksum, 'base64').toString('hex');
+  return SHA256_HEX.test(hex) ? hex : undefined;
+}
+
+function sdkStatus(error: unknown): { name?: string; status?: number } {
+  const e = (typeof error === 'object' && error !== null ? error : {}) as SdkErrorShape;
+  return { name: e.name, status: e.$metadata?.httpStatusCode };
+}
+
+/** S3 refused a conditional request: the key's state is not what the condition said. */
+function isPreconditionFailure(error: unknown): boolean {
+  const { name, status } = sdkStatus(error);
+  return (name !== undefined && PRECONDITION_NAMES.has(name)) || status === 412 || status === 409;
+}
+
+function isNotImplemented(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    const { name, status } = sdkStatus(e);
+    if (name === 'NotImplemented' || status === 501) return true;
   }
+  return false;
 }
 
 /** The `x-amz-tagging` form of a tag set: a URL query string. */
 function encodeTagging(tags: ObjectTag[]): string {
   return tags.map((tag) => `${encodeURIComponent(tag.key)}=${encodeURIComponent(tag.value)}`).join('&');
-}
-
-/** A single-request upload's ETag is the MD5 S3 computed over the stored bytes (unless encrypted with KMS/SSE-C). */
-function etagIsMd5Of(etag: string | undefined, body: Buffer): boolean {
-  const hex = etag?.replace(/"/g, '').toLowerCase();
-  return (
-    hex !== undefined && /^[0-9a-f]{32}$/.test(hex) && hex === createHash('md5').update(body).digest('hex')
-  );
 }
 
 const NETWORK_ERROR_CODES = new Set([
@@ -607,6 +905,7 @@ const CONFIG_NAMES = new Set([
   'SignatureDoesNotMatch',
 ]);
 const NOT_FOUND_NAMES = new Set(['NoSuchKey', 'NotFound', 'NoSuchUpload']);
+const PRECONDITION_NAMES = new Set(['PreconditionFailed', 'ConditionalRequestConflict']);
 
 interface SdkErrorShape {
   name?: string;
@@ -626,11 +925,13 @@ export function storageErrorFromS3(error: unknown, action: string): StorageError
     new StorageError(`${action} failed: ${detail}`, code, { cause: error });
 
   if (CONFIG_NAMES.has(name)) return make('CONFIG');
+  if (name === 'NotImplemented') return make('REJECTED');
   if (NOT_FOUND_NAMES.has(name)) return make('NOT_FOUND');
   if (TRANSIENT_NAMES.has(name) || (e.code !== undefined && NETWORK_ERROR_CODES.has(e.code))) {
     return make('TRANSIENT');
   }
   if (status !== undefined) {
+    if (status === 501) return make('REJECTED');
     if (status >= 500 || status === 429 || status === 408) return make('TRANSIENT');
     if (status === 401 || status === 403 || status === 301 || status === 307) return make('CONFIG');
     if (status === 404) return make('NOT_FOUND');

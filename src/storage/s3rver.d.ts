@@ -26,6 +26,8 @@ declare module 's3rver' {
       store: FilesystemStore;
       /** A request header's value, '' when absent. */
       get(header: string): string;
+      /** Sets a response header. */
+      set(header: string, value: string): void;
     }
 
     type Middleware = (ctx: Context, next: () => Promise<void>) => Promise<void> | void;
@@ -34,6 +36,9 @@ declare module 's3rver' {
       getBucket(bucket: string): Promise<object | null>;
       getResourcePath(bucket: string, key: string | undefined, resource: string): string;
       putSubresource(bucket: string, key: string, resource: { type: string; toXML(): string }): Promise<void>;
+      getSubresource(bucket: string, key: string, resourceType: string): Promise<{ toXML(): string } | null>;
+      existsObject(bucket: string, key: string): Promise<boolean>;
+      getMetadata(bucket: string, key: string): Promise<{ etag: string } & Record<string, string>>;
       deleteSubresource(bucket: string, key: string, resourceType: string): Promise<void>;
     }
   }

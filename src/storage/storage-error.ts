@@ -7,6 +7,8 @@ export const STORAGE_ERROR_CODES = [
   'NOT_FOUND',
   /** The stored object's size or sha256 is not what was expected. */
   'INTEGRITY',
+  /** Another valid object with different content already holds the key; it is never overwritten. */
+  'CONFLICT',
   /** The source stream failed; its own error is the `cause`, for the caller to classify. */
   'SOURCE',
   /** The caller's AbortSignal stopped the operation. */

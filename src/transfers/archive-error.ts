@@ -5,7 +5,9 @@
 export type ArchiveErrorClass =
   | 'TRANSIENT' // worth retrying: 5xx, timeouts, resets, 429, S3 or database hiccups
   | 'UNAUTHORIZED' // the sender's token was rejected: needs consent again
-  | 'NOT_FOUND' // the envelope (or a file) is gone on the platform
+  | 'NOT_FOUND' // the envelope is gone on the platform
+  | 'FILE_MISSING' // a file the platform lists answers 404
+  | 'CONFLICT' // another valid copy with different content holds the object key
   | 'CORRUPT' // a file said to be a PDF is not one
   | 'INTEGRITY' // the copy in S3 does not match what was read
   | 'PROTOCOL' // the platform answered in a shape we do not understand
@@ -39,6 +41,7 @@ const STORAGE_CODES: Record<string, ArchiveErrorClass> = {
   TRANSIENT: 'TRANSIENT',
   INTEGRITY: 'INTEGRITY',
   NOT_FOUND: 'INTEGRITY',
+  CONFLICT: 'CONFLICT',
   CONFIG: 'INTERNAL',
   INVALID_INPUT: 'INTERNAL',
   REJECTED: 'INTERNAL',

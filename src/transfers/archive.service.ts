@@ -136,6 +136,15 @@ export class ArchiveService {
 
       // A few files of one envelope at a time: the per-file round trips overlap.
       const pending = documents.filter((d) => !d.verifiedAt); // the rest was proven by an earlier attempt
+      // An earlier attempt that died mid-copy may have left staged parts; only this transfer's go.
+      if (claim.attempts > 1 && pending.length > 0) {
+        const swept = await this.store.clearStaging(claim.id);
+        if (swept.objects + swept.uploads > 0)
+          this.logger.log({
+            msg: `cleared ${swept.uploads} upload(s), ${swept.objects} staged object(s)`,
+            ...log,
+          });
+      }
       await runPool(pending, this.config.ARCHIVE_FILE_CONCURRENCY, async (doc) => {
         signal.throwIfAborted();
         const file = files.find((f) => f.kind === doc.kind && f.fileId === doc.platformFileId);
@@ -230,14 +239,15 @@ export class ArchiveService {
     log: Record<string, string>,
   ): Promise<void> {
     const started = Date.now();
-    // A worker that died mid-upload left its parts behind: clear them before writing the key again.
-    // Only a transfer claimed before can have any, so the first attempt skips the listing.
-    if (claim.attempts > 1) {
-      const aborted = await this.store.abortUploads(this.relativeKey(doc.s3Key));
-      if (aborted > 0)
-        this.logger.log({ msg: `aborted ${aborted} unfinished upload(s) of ${doc.s3Key}`, ...log });
-    }
-    const download = await platform.openFile(token, doc.platformFileId, signal);
+    const download = await platform.openFile(token, doc.platformFileId, signal).catch((error: unknown) => {
+      // The envelope lists the file: a 404 for it is a failure to look at, not a vanished envelope.
+      if (classifyError(error).errorClass !== 'NOT_FOUND') throw error;
+      throw new ArchiveError(
+        `${doc.kind} ${JSON.stringify(doc.fileName)} (file ${doc.platformFileId}) is listed, but the platform answers that it does not exist`,
+        'FILE_MISSING',
+        { cause: error },
+      );
+    });
     let body: Readable = download.stream;
     if (pdf) {
       body = pipeline(download.stream, new PdfSignatureCheck(doc.fileName), () => undefined);
@@ -247,6 +257,7 @@ export class ArchiveService {
         key: this.relativeKey(doc.s3Key),
         body,
         signal,
+        scope: claim.id,
         contentType: pdf ? 'application/pdf' : (download.contentType ?? 'application/octet-stream'),
         expectedSize: download.contentLength,
         metadata: {
@@ -260,13 +271,12 @@ export class ArchiveService {
         },
         tags: { ...tags, 'document-kind': doc.kind },
       });
-      // Nothing counts until proven: by the upload itself (S3's MD5 of the stored bytes) or read back.
-      if (!stored.proven) await this.store.verify(stored.key, { size: stored.size, sha256: stored.sha256 });
-      const updated = await queryRows(
+      // `putStream` returns only a copy proven in the store (S3's sha256 of the stored bytes, or read back).
+      const updated = await queryRows<{ verifiedAt: Date }>(
         this.dataSource,
         `UPDATE transfer_documents d SET size = $3, sha256 = $4, s3_key = $5, verified_at = now()
           WHERE d.id = $1 AND EXISTS (SELECT 1 FROM transfers t WHERE t.id = d.transfer_id AND t.claim_token = $2)
-          RETURNING 1`,
+          RETURNING verified_at AS "verifiedAt"`,
         [doc.id, claim.claimToken, stored.size, stored.sha256, stored.objectKey],
       );
       if (updated.length !== 1)
@@ -275,7 +285,7 @@ export class ArchiveService {
         size: String(stored.size),
         sha256: stored.sha256,
         s3Key: stored.objectKey,
-        verifiedAt: new Date(),
+        verifiedAt: updated[0].verifiedAt,
       });
       this.metrics.documentArchived(doc.kind, stored.size);
       this.logger.log({
@@ -283,6 +293,7 @@ export class ArchiveService {
         key: stored.objectKey,
         size: stored.size,
         sha256: stored.sha256,
+        proof: stored.adopted ? `${stored.proof} (copy already there)` : stored.proof,
         ms: Date.now() - started,
         ...log,
       });
@@ -318,7 +329,8 @@ export class ArchiveService {
         sha256: d.sha256,
         verifiedAt: d.verifiedAt,
       })),
-      archivedAt: new Date().toISOString(),
+      // Derived from what is recorded, so a later attempt writes the very same bytes (and adopts them).
+      archivedAt: latest(documents.map((d) => d.verifiedAt)),
       worker: WORKER_VERSION,
     };
     const stored = await this.store.putObject({
@@ -328,7 +340,6 @@ export class ArchiveService {
       // No tags: they classify the documents; the manifest is found beside them.
       metadata: { platform: claim.platform, 'envelope-id': claim.envelopeId, 'document-kind': 'manifest' },
     });
-    if (!stored.proven) await this.store.verify(key, { size: stored.size, sha256: stored.sha256 });
     await this.dataSource.query(
       `INSERT INTO transfer_documents (transfer_id, kind, platform_file_id, file_name, s3_key, size, sha256, verified_at)
        VALUES ($1, 'manifest', 'manifest', 'manifest.json', $2, $3, $4, now())
@@ -546,4 +557,10 @@ export class ArchiveService {
       [id, outcome, error?.errorClass ?? null, error?.message.slice(0, 2000) ?? null],
     );
   }
+}
+
+/** The latest of some times, as ISO text; null when there are none. */
+function latest(times: (Date | null)[]): string | null {
+  const ms = times.filter((t): t is Date => t !== null).map((t) => new Date(t).getTime());
+  return ms.length === 0 ? null : new Date(Math.max(...ms)).toISOString();
 }

@@ -11,6 +11,7 @@ export interface RetrySettings {
 /** Errors that will not cure themselves get only a few tries before a person is asked. */
 export const SHORT_RETRY_CLASSES: readonly ArchiveErrorClass[] = [
   'CORRUPT',
+  'FILE_MISSING',
   'INTEGRITY',
   'PROTOCOL',
   'INTERNAL',
@@ -39,6 +40,7 @@ export type RetryDecision =
 const FAILURE_CAUSES: Partial<Record<ArchiveErrorClass, string>> = {
   CORRUPT: 'corrupt_pdf',
   INTEGRITY: 'copy_not_verified',
+  FILE_MISSING: 'file_missing',
   PROTOCOL: 'protocol_error',
   INTERNAL: 'internal_error',
   NO_TOKEN: 'no_token',
@@ -66,6 +68,9 @@ export function decideAfterError(
       return { state: 'failed', cause: 'no_token' };
     case 'NEVER_FINISHED':
       return { state: 'failed', cause: 'never_finished' };
+    case 'CONFLICT':
+      // Never overwritten: a person decides which copy is right.
+      return { state: 'failed', cause: 'copy_conflict' };
     default:
       break;
   }

@@ -39,7 +39,13 @@ export class ArchiveWorld {
   ) {}
 
   static async start(
-    options: { env?: Record<string, string>; startApp?: boolean; sim?: EsignAnywhereSimulatorOptions } = {},
+    options: {
+      env?: Record<string, string>;
+      startApp?: boolean;
+      sim?: EsignAnywhereSimulatorOptions;
+      /** Features of the S3 double to turn off, to play a store without them. */
+      s3Features?: NonNullable<Parameters<typeof startTestS3>[0]>['features'];
+    } = {},
   ): Promise<ArchiveWorld> {
     const sim = new EsignAnywhereSimulator({
       callbackIntervalUnitMs: 50,
@@ -47,7 +53,11 @@ export class ArchiveWorld {
       ...options.sim,
     });
     await sim.start();
-    const [s3, smtp, db] = await Promise.all([startTestS3(), startTestSmtp(), createTestDatabase()]);
+    const [s3, smtp, db] = await Promise.all([
+      startTestS3({ features: options.s3Features }),
+      startTestSmtp(),
+      createTestDatabase(),
+    ]);
     const { user, token } = sim.createUser({
       email: 'sender@example.com',
       givenName: 'Sam',

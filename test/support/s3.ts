@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
-import { startEmbeddedS3, type EmbeddedS3 } from '../../src/storage/embedded-s3';
+import { startEmbeddedS3, type EmbeddedS3, type EmbeddedS3Options } from '../../src/storage/embedded-s3';
 import { S3ObjectStore, type S3ObjectStoreOptions } from '../../src/storage/s3-object-store';
 
 export interface TestS3 {
@@ -16,6 +16,8 @@ export interface TestS3 {
   storeOptions(overrides?: Partial<S3ObjectStoreOptions>): S3ObjectStoreOptions;
   /** A store on this server, closed by `close()`. */
   createStore(overrides?: Partial<S3ObjectStoreOptions>): S3ObjectStore;
+  /** The next `count` writes to keys starting with `keyPrefix` store one byte flipped (a bad disk). */
+  corruptNextWrites(count: number, keyPrefix?: string): void;
   /** Stops the server (an outage), keeping its port and data. */
   down(): Promise<void>;
   /** Starts it again on the same port with the same data. */
@@ -25,10 +27,13 @@ export interface TestS3 {
 }
 
 /** Starts s3rver on loopback in a temporary directory, with one bucket. */
-export async function startTestS3(options: { bucket?: string } = {}): Promise<TestS3> {
+export async function startTestS3(
+  options: { bucket?: string; features?: EmbeddedS3Options['features'] } = {},
+): Promise<TestS3> {
   const directory = await mkdtemp(join(tmpdir(), 'archiver-s3-'));
   const bucket = options.bucket ?? 'test-archive';
-  let server: EmbeddedS3 | undefined = await startEmbeddedS3(directory, { bucket });
+  const { features } = options;
+  let server: EmbeddedS3 | undefined = await startEmbeddedS3(directory, { bucket, features });
   const { endpoint, port, region, accessKeyId, secretAccessKey } = server;
   const credentials = { accessKeyId, secretAccessKey };
   const client = new S3Client({ endpoint, region, forcePathStyle: true, credentials });
@@ -57,12 +62,15 @@ export async function startTestS3(options: { bucket?: string } = {}): Promise<Te
       stores.push(store);
       return store;
     },
+    corruptNextWrites(count, keyPrefix) {
+      server?.corruptNextWrites(count, keyPrefix);
+    },
     async down() {
       await server?.stop();
       server = undefined;
     },
     async up() {
-      server ??= await startEmbeddedS3(directory, { bucket, port });
+      server ??= await startEmbeddedS3(directory, { bucket, port, features });
     },
     async close() {
       for (const store of stores) store.onApplicationShutdown();
