@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 // Durations accept plain milliseconds or a number with a unit: 500ms, 30s, 15m, 48h, 7d.
@@ -77,12 +78,58 @@ const namedSecrets = (minSecretLength: number) =>
     return out;
   });
 
+/** An IP address or a CIDR block (`10.0.0.0/8`, `fd00::/8`). */
+function isAddressOrCidr(value: string): boolean {
+  const [address, bits, ...rest] = value.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/** Media types as `type/subtype`, lower-cased. */
+const mediaTypeList = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v, ctx) => {
+      const types = v
+        .split(',')
+        .map((t) => t.trim().toLowerCase())
+        .filter((t) => t.length > 0);
+      const bad = types.findIndex(
+        (t) => !/^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$/.test(t),
+      );
+      if (bad >= 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `entry ${bad + 1} must be a media type such as application/pdf`,
+        });
+        return z.NEVER;
+      }
+      return types;
+    });
+
 export const configSchema = z.object({
   NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
   HOST: z.string().default('0.0.0.0'),
   PORT: int(3000, 0, 65535),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATA_DIR: z.string().default('.data'),
+  /** A client must send its request headers within this time. */
+  HTTP_HEADERS_TIMEOUT_MS: int(10_000, 100, 600_000),
+  /** A whole request (headers and body) must arrive within this time; a stalled body is dropped. */
+  HTTP_REQUEST_TIMEOUT_MS: int(30_000, 100, 3_600_000),
+  /** An idle keep-alive connection is closed after this time. */
+  HTTP_IDLE_TIMEOUT_MS: int(30_000, 100, 3_600_000),
+  /** Proxies whose X-Forwarded-For is believed: addresses or CIDRs. Empty: none (the socket's peer is the caller). */
+  TRUST_PROXY: commaList.superRefine((entries, ctx) => {
+    for (const [i, entry] of entries.entries()) {
+      if (!isAddressOrCidr(entry)) {
+        ctx.addIssue({ code: 'custom', message: `entry ${i + 1} must be an IP address or a CIDR block` });
+      }
+    }
+  }),
 
   DATABASE_URL: optionalUrl,
   DATABASE_POOL_SIZE: int(10, 1, 200),
@@ -138,6 +185,15 @@ export const configSchema = z.object({
   RETRY_MAX_DELAY_MS: int(3_600_000, 1, 86_400_000),
   MAX_ATTEMPTS: int(12, 1, 1000),
   MAX_AGE: duration('48h'),
+  /** A file larger than this (announced or read) fails its transfer instead of being copied. */
+  ARCHIVE_MAX_FILE_MB: int(2048, 1, 5120),
+  /** Each file must arrive at least this fast on average (after the grace time), or it is cut. */
+  ARCHIVE_MIN_RATE_KBPS: int(64, 1, 1_000_000),
+  ARCHIVE_FILE_GRACE_MS: int(60_000, 1000, 3_600_000),
+  /** Content types kept as the platform gives them; any other is stored as application/octet-stream. */
+  ARCHIVE_CONTENT_TYPES: mediaTypeList(
+    'application/pdf,application/xml,text/xml,application/json,text/plain,text/csv,image/png,image/jpeg,image/tiff,image/gif',
+  ),
 
   S3_ENDPOINT: optionalUrl,
   S3_BUCKET: optionalString,
