@@ -84,6 +84,7 @@ export const ADMIN_PAGE_SCRIPT = `
     copy_not_verified: 'The copy in the object store could not be proven',
     copy_conflict: 'A different copy already holds the object key; it was left as it is',
     file_missing: 'A file the platform lists could not be downloaded (404)',
+    file_too_large: 'A file is larger than the per-file limit (ARCHIVE_MAX_FILE_MB)',
     protocol_error: 'The platform answered in an unexpected shape',
     internal_error: 'An internal error (a defect) stopped the transfer',
     attempts_exhausted: 'Every attempt failed',

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { S3_MAX_TAG_KEY_CHARS, S3_MAX_TAG_VALUE_CHARS, toS3Tags } from './s3-tags';
+import { normaliseTagKey, S3_MAX_TAG_KEY_CHARS, S3_MAX_TAG_VALUE_CHARS, toS3Tags } from './s3-tags';
 
 describe('toS3Tags', () => {
   it('passes valid tags through in insertion order', () => {
@@ -26,9 +26,23 @@ describe('toS3Tags', () => {
   });
 
   it('cuts keys to 128 and values to 256 characters without splitting a character', () => {
-    const [tag] = toS3Tags({ ['k'.repeat(200)]: '𝔘'.repeat(300) });
+    const [tag] = toS3Tags({ ['k'.repeat(200)]: '𠀀'.repeat(300) });
     assert.equal(tag.key.length, S3_MAX_TAG_KEY_CHARS);
-    assert.equal(tag.value, '𝔘'.repeat(S3_MAX_TAG_VALUE_CHARS));
+    assert.equal(tag.value, '𠀀'.repeat(S3_MAX_TAG_VALUE_CHARS));
+  });
+
+  it('folds compatibility forms (NFKC) and removes invisible characters before comparing keys', () => {
+    assert.equal(normaliseTagKey('ｐｌａｔｆｏｒｍ'), 'platform');
+    assert.equal(normaliseTagKey('plat\u200Bform\u00AD'), 'platform');
+    assert.deepEqual(
+      toS3Tags({
+        platform: 'esignanywhere',
+        ｐｌａｔｆｏｒｍ: 'evil',
+        Platform: 'evil',
+        'plat\u200Bform': 'evil',
+      }),
+      [{ key: 'platform', value: 'esignanywhere' }],
+    );
   });
 
   it('drops empty keys, the reserved aws: prefix and keys that collide after cleaning', () => {

@@ -7,6 +7,7 @@ export type ArchiveErrorClass =
   | 'UNAUTHORIZED' // the sender's token was rejected: needs consent again
   | 'NOT_FOUND' // the envelope is gone on the platform
   | 'FILE_MISSING' // a file the platform lists answers 404
+  | 'TOO_LARGE' // a file is larger than the per-file limit
   | 'CONFLICT' // another valid copy with different content holds the object key
   | 'CORRUPT' // a file said to be a PDF is not one
   | 'INTEGRITY' // the copy in S3 does not match what was read

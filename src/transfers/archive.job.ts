@@ -73,8 +73,23 @@ export class ArchiveJob implements OnApplicationBootstrap, BeforeApplicationShut
 
   private start(claim: ClaimedTransfer): void {
     const abort = new AbortController();
+    claim.progressAt = Date.now();
+    let stalledLogged = false;
     const heartbeat = setInterval(
       () => {
+        // A run that has not moved for a whole lease (a download that stopped) lets its lease go:
+        // another worker takes the transfer over, and this one's writes are fenced off.
+        const still = Date.now() - (claim.progressAt ?? 0);
+        if (still > this.config.ARCHIVE_LEASE_MS) {
+          if (!stalledLogged)
+            this.logger.warn({
+              msg: `no progress for ${Math.round(still / 1000)} s; the lease is not renewed`,
+              transferId: claim.id,
+              envelopeId: claim.envelopeId,
+            });
+          stalledLogged = true;
+          return;
+        }
         this.claims.heartbeat(claim, this.config.ARCHIVE_LEASE_MS).then(
           (held) => {
             if (!held) abort.abort(new Error('lease lost'));

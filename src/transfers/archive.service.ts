@@ -13,11 +13,14 @@ import {
   type SigningPlatforms,
 } from '../platforms/signing-platform';
 import { SenderTokenResolver, type SenderRef } from '../senders/sender-token.resolver';
-import { safeFileName } from '../storage/object-keys';
+import { escapeUntrusted } from '../common/untrusted-text';
+import { safeFileName, truncateUtf8 } from '../storage/object-keys';
+import { normaliseTagKey } from '../storage/s3-tags';
 import { OBJECT_STORE, type ObjectStore } from '../storage/object-store';
 import { ArchiveError, classifyError } from './archive-error';
 import { MetricsService } from '../metrics/metrics.service';
 import { metadataTags, parseEnvelopeMetadata, type ParsedMetadata } from './envelope-metadata';
+import { DownloadGuard } from './download-guard.transform';
 import { PdfSignatureCheck } from './pdf-signature.transform';
 import { decideAfterError, type RetryDecision } from './retry-policy';
 import {
@@ -43,8 +46,13 @@ interface DocumentRow {
 const DOCUMENT_COLUMNS = `id, kind, platform_file_id AS "platformFileId", file_name AS "fileName",
   s3_key AS "s3Key", size, sha256, verified_at AS "verifiedAt"`;
 
-/** Tags the service always sets; the rest of S3's ten come from the envelope's metadata. */
-const SYSTEM_TAG_COUNT = 3;
+/** Tags the service always sets; they win over look-alikes in the metadata. The rest of S3's ten come from the metadata. */
+const SYSTEM_TAGS = ['platform', 'envelope-status', 'document-kind'] as const;
+/** A platform's file name as kept in the database, the manifest and the object's metadata. */
+const MAX_NAME_CHARS = 512;
+const MAX_NAME_METADATA_BYTES = 700;
+/** A platform file id the service can store and ask for again. */
+const USABLE_FILE_ID = /^[\x21-\x7e]{1,256}$/;
 const FINAL_STATUSES = new Set(['Completed', 'Canceled', 'Rejected', 'Expired']);
 
 /**
@@ -116,6 +124,7 @@ export class ArchiveService {
   ): Promise<TransferState> {
     if (!claim.archivedAt) {
       const envelope = await platform.getEnvelope(token, claim.envelopeId, signal);
+      claim.progressAt = Date.now();
       const senderEmail = envelope.sender.email ?? null;
       if (sender && senderEmail && sender.email !== senderEmail)
         await this.tokens.rememberEmail(sender.senderId, senderEmail);
@@ -127,6 +136,7 @@ export class ArchiveService {
         platform.getMetadata(token, claim.envelopeId, signal),
         platform.listFiles(token, claim.envelopeId, signal),
       ]);
+      claim.progressAt = Date.now();
       this.logger.log({ msg: `envelope is ${envelope.status}; archiving`, ...log });
       const metadata = parseEnvelopeMetadata(rawMetadata);
       if (metadata.problem) this.logger.warn({ msg: `metadata: ${metadata.problem}`, ...log });
@@ -149,9 +159,15 @@ export class ArchiveService {
         signal.throwIfAborted();
         const file = files.find((f) => f.kind === doc.kind && f.fileId === doc.platformFileId);
         await this.copyDocument(claim, platform, token, envelope, doc, file?.pdf ?? false, tags, signal, log);
+        claim.progressAt = Date.now();
       });
       await this.writeManifest(claim, envelope, metadata, tags, documents);
-      await this.claims.transition(claim, { state: 'archiving', archived: true });
+      await this.claims.transition(claim, {
+        state: 'archiving',
+        archived: true,
+        // Archived anyway, without the metadata's tags: ops see why.
+        warning: metadata.problem ? `metadata unusable: ${metadata.problem}` : null,
+      });
       claim.archivedAt = new Date();
       this.logger.log({ msg: `all ${documents.length} documents verified in the object store`, ...log });
     }
@@ -189,6 +205,13 @@ export class ArchiveService {
 
   /** Completed envelopes: everything. Others: the audit trail, and what exists if configured so. */
   private selectFiles(envelope: PlatformEnvelope, files: PlatformFile[]): PlatformFile[] {
+    const unusable = files.find((f) => !USABLE_FILE_ID.test(f.fileId));
+    if (unusable) {
+      throw new ArchiveError(
+        `the platform lists a file whose id cannot be used: ${escapeUntrusted(unusable.fileId, 80)}`,
+        'PROTOCOL',
+      );
+    }
     if (envelope.status === 'Completed' || this.config.ARCHIVE_UNFINISHED_DOCUMENTS) return files;
     return files.filter((f) => f.kind === 'audit_trail_pdf' || f.kind === 'audit_trail_xml');
   }
@@ -217,7 +240,13 @@ export class ArchiveService {
        SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])
        ON CONFLICT ON CONSTRAINT uq_transfer_documents_file DO NOTHING
        RETURNING ${DOCUMENT_COLUMNS}`,
-      [claim.id, fresh.map((f) => f.kind), fresh.map((f) => f.fileId), fresh.map((f) => f.fileName), keys],
+      [
+        claim.id,
+        fresh.map((f) => f.kind),
+        fresh.map((f) => f.fileId),
+        fresh.map((f) => escapeUntrusted(f.fileName, MAX_NAME_CHARS)),
+        keys,
+      ],
     );
     // A row that was there already (written meanwhile) is read back rather than guessed.
     const rows =
@@ -248,17 +277,29 @@ export class ArchiveService {
         { cause: error },
       );
     });
-    let body: Readable = download.stream;
-    if (pdf) {
-      body = pipeline(download.stream, new PdfSignatureCheck(doc.fileName), () => undefined);
+    const label = `${doc.kind} ${JSON.stringify(doc.fileName)}`;
+    const limits = {
+      maxBytes: this.config.ARCHIVE_MAX_FILE_MB * 1024 ** 2,
+      minBytesPerSecond: this.config.ARCHIVE_MIN_RATE_KBPS * 1024,
+      graceMs: this.config.ARCHIVE_FILE_GRACE_MS,
+      onProgress: () => (claim.progressAt = Date.now()),
+    };
+    let body: Readable;
+    try {
+      DownloadGuard.checkAnnounced(label, download.contentLength, limits.maxBytes);
+      body = pipeline(download.stream, new DownloadGuard(label, limits), () => undefined);
+    } catch (error) {
+      download.stream.destroy();
+      throw error;
     }
+    if (pdf) body = pipeline(body, new PdfSignatureCheck(doc.fileName), () => undefined);
     try {
       const stored = await this.store.putStream({
         key: this.relativeKey(doc.s3Key),
         body,
         signal,
         scope: claim.id,
-        contentType: pdf ? 'application/pdf' : (download.contentType ?? 'application/octet-stream'),
+        contentType: pdf ? 'application/pdf' : this.storedContentType(download.contentType),
         expectedSize: download.contentLength,
         metadata: {
           platform: claim.platform,
@@ -266,7 +307,7 @@ export class ArchiveService {
           'envelope-status': envelope.status,
           'document-kind': doc.kind,
           'platform-file-id': doc.platformFileId,
-          'file-name': doc.fileName,
+          'file-name': truncateUtf8(doc.fileName, MAX_NAME_METADATA_BYTES),
           'archived-by': WORKER_VERSION,
         },
         tags: { ...tags, 'document-kind': doc.kind },
@@ -509,6 +550,10 @@ export class ArchiveService {
     );
   }
 
+  /**
+   * The system tags first, then the metadata's. A metadata tag that normalises (case, width,
+   * invisible characters) to a system tag's name is dropped, so no envelope can shadow them.
+   */
   private tagsFor(
     claim: ClaimedTransfer,
     envelope: PlatformEnvelope,
@@ -517,11 +562,23 @@ export class ArchiveService {
     const mapping = this.config.S3_TAG_MAPPING
       ? (JSON.parse(this.config.S3_TAG_MAPPING) as Record<string, string>)
       : undefined;
-    return {
-      ...metadataTags(metadata.fields, mapping, 10 - SYSTEM_TAG_COUNT),
-      platform: claim.platform,
-      'envelope-status': envelope.status,
-    };
+    const system: Record<string, string> = { platform: claim.platform, 'envelope-status': envelope.status };
+    const reserved = new Set<string>(SYSTEM_TAGS);
+    const fromMetadata = metadataTags(metadata.fields, mapping, 10 - SYSTEM_TAGS.length);
+    for (const [key, value] of Object.entries(fromMetadata)) {
+      const normalised = normaliseTagKey(key).toLowerCase();
+      if (normalised === '' || reserved.has(normalised)) continue;
+      system[key] = value;
+    }
+    return system;
+  }
+
+  /** A content type from the allow-list as given (without parameters); any other as octet-stream. */
+  private storedContentType(given: string | undefined): string {
+    const bare = given?.split(';')[0].trim().toLowerCase();
+    return bare !== undefined && this.config.ARCHIVE_CONTENT_TYPES.includes(bare)
+      ? bare
+      : 'application/octet-stream';
   }
 
   /** `<yyyy>/<mm>/<envelopeId>` under S3_PREFIX, dated by the first callback so retries land in the same place. */

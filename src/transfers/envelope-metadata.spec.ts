@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { metadataTags, parseEnvelopeMetadata } from './envelope-metadata';
+import { MAX_METADATA_DEPTH, metadataTags, parseEnvelopeMetadata } from './envelope-metadata';
 
 describe('envelope metadata', () => {
   it('flattens XML leaves by path below the root', () => {
@@ -35,5 +35,17 @@ describe('envelope metadata', () => {
       kind: 'contract',
     });
     assert.deepEqual(metadataTags(fields, undefined, 2), { Id: 'C-17', Type: 'contract' });
+  });
+
+  it('refuses metadata nested too deep, with too many elements, or with prototype names, without throwing', () => {
+    const deep = `<Dms>${'<a>'.repeat(MAX_METADATA_DEPTH + 5)}x${'</a>'.repeat(MAX_METADATA_DEPTH + 5)}</Dms>`;
+    assert.match(parseEnvelopeMetadata(deep).problem ?? '', /nested deeper/);
+    assert.match(parseEnvelopeMetadata(`<Dms>${'<a/>'.repeat(20_000)}</Dms>`).problem ?? '', /elements/);
+    for (const name of ['__proto__', 'constructor', 'prototype']) {
+      const parsed = parseEnvelopeMetadata(`<Dms><${name}><x>1</x></${name}></Dms>`);
+      assert.match(parsed.problem ?? '', new RegExp(name));
+      assert.deepEqual(parsed.fields, {});
+    }
+    assert.equal(({} as Record<string, unknown>).x, undefined);
   });
 });

@@ -12,6 +12,7 @@ export interface RetrySettings {
 export const SHORT_RETRY_CLASSES: readonly ArchiveErrorClass[] = [
   'CORRUPT',
   'FILE_MISSING',
+  'TOO_LARGE',
   'INTEGRITY',
   'PROTOCOL',
   'INTERNAL',
@@ -41,6 +42,7 @@ const FAILURE_CAUSES: Partial<Record<ArchiveErrorClass, string>> = {
   CORRUPT: 'corrupt_pdf',
   INTEGRITY: 'copy_not_verified',
   FILE_MISSING: 'file_missing',
+  TOO_LARGE: 'file_too_large',
   PROTOCOL: 'protocol_error',
   INTERNAL: 'internal_error',
   NO_TOKEN: 'no_token',

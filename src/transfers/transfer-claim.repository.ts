@@ -19,6 +19,8 @@ export interface ClaimedTransfer {
   stateVersion: number;
   /** The `transfer_attempts` row this claim opened; the run records its outcome there. */
   attemptId: string;
+  /** When the run last moved (a step done, a chunk copied); the lease is renewed only while it moves. */
+  progressAt?: number;
 }
 
 export interface TransitionPatch {
@@ -35,6 +37,8 @@ export interface TransitionPatch {
   finished?: boolean;
   /** The claim was only a look (the envelope is not finished yet), not an attempt at the work. */
   uncountAttempt?: boolean;
+  /** Something ops should see that did not stop the transfer; null clears it. */
+  warning?: string | null;
 }
 
 const CLAIM_COLUMNS = `t.id, t.platform, t.envelope_id AS "envelopeId", t.claim_token AS "claimToken", t.attempts,
@@ -116,6 +120,7 @@ export class TransferClaimRepository {
     if (patch.lastErrorClass !== undefined) set('last_error_class', patch.lastErrorClass);
     if (patch.envelopeStatus !== undefined) set('envelope_status', patch.envelopeStatus);
     if (patch.senderEmail !== undefined) set('sender_email', patch.senderEmail);
+    if (patch.warning !== undefined) set('warning', patch.warning?.slice(0, 2000) ?? null);
     if (patch.delayMs !== undefined) {
       params.push(patch.delayMs);
       sets.push(

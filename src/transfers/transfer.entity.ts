@@ -73,6 +73,10 @@ export class Transfer {
   @Column({ name: 'resumed_at', type: 'timestamptz', nullable: true })
   resumedAt!: Date | null;
 
+  /** Something ops should see that did not stop the transfer (e.g. unusable metadata). */
+  @Column({ type: 'text', nullable: true })
+  warning!: string | null;
+
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
   createdAt!: Date;
 

@@ -1065,6 +1065,12 @@ function networkError(operation: string, error: unknown): PlatformError {
   if (code === 'ECONNECTTIMEOUT') {
     return new PlatformError(`eSignAnyWhere ${operation}: connect timeout`, 'TRANSIENT', { cause });
   }
+  // An answer Node's HTTP parser refuses (headers over 16 KB, malformed framing) will be the same next time.
+  if (code?.startsWith('HPE_')) {
+    return new PlatformError(`eSignAnyWhere ${operation}: unreadable HTTP answer (${code})`, 'PROTOCOL', {
+      cause,
+    });
+  }
   // Resets, refusals, DNS hiccups, and codes we have never seen: waiting may help, and the job's
   // attempt and age limits bound how long we keep trying.
   return new PlatformError(`eSignAnyWhere ${operation}: ${what}`, 'TRANSIENT', { cause });

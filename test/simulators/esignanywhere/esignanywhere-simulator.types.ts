@@ -165,6 +165,8 @@ export type SimFault =
   | { kind: 'stall'; afterBytes: number }
   /** Chunked transfer instead of Content-Length. */
   | { kind: 'omitContentLength' }
+  /** Serve a file with this Content-Type instead of its own. */
+  | { kind: 'contentType'; value: string }
   /** Delete the envelope this request is about before handling it ("deleted between two calls"). */
   | { kind: 'deleteEnvelope' }
   /** Revoke the presented token before handling the request. */

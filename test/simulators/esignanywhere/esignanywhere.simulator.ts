@@ -1383,7 +1383,10 @@ export class EsignAnywhereSimulator {
         corrupt && file.content.kind === 'pdf' ? (corrupt.mode ?? 'both') : undefined;
       chunks = contentChunks(file.content, corruption);
       length = contentSize(file.content);
-      headers['Content-Type'] = file.contentType;
+      const typeFault = faults.find(
+        (f): f is Extract<SimFault, { kind: 'contentType' }> => f.kind === 'contentType',
+      );
+      headers['Content-Type'] = typeFault?.value ?? file.contentType;
       headers['Content-Disposition'] =
         `attachment; filename="${file.fileName.replace(/[^\x20-\x7e]|["\\]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(file.fileName)}`;
       headers['Cache-Control'] = 'private';
