@@ -21,8 +21,8 @@ export enum ConsentErrorCode {
   /** The platform refused the token it had just issued. */
   TOKEN_REJECTED = 'TOKEN_REJECTED',
   /**
-   * The new token works but belongs to another eSignAnyWhere account than the sender's: it cannot send
-   * their draft, or see their envelopes. Nothing is stored.
+   * The new token works but the platform names another eSignAnyWhere user than the sender the flow was
+   * started for. Nothing is stored and nothing is sent.
    */
   WRONG_ACCOUNT = 'WRONG_ACCOUNT',
   /** The platform could not be reached to check the new token. */

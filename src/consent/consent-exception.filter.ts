@@ -102,8 +102,8 @@ const VIEWS: Record<ConsentErrorCode, ErrorView> = {
     status: 403,
     title: 'Signed in with another account',
     text: [
-      "The eSignAnyWhere account you signed in with cannot see this sender's drafts or envelopes, so its access was not stored.",
-      'If the draft was sent already, it is in your inbox. Otherwise sign out of eSignAnyWhere, sign in with your own account and try again.',
+      'eSignAnyWhere says the account you signed in with is not the sender this page was opened for, so nothing was stored and nothing was sent.',
+      'Sign out of eSignAnyWhere, sign in with your own account and try again.',
     ],
     inbox: true,
   },

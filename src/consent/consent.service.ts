@@ -3,6 +3,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ESIGNANYWHERE } from '../platforms/esignanywhere/esignanywhere-callback.parser';
 import { EsignAnywhereClient } from '../platforms/esignanywhere/esignanywhere.client';
 import { createPkceVerifier, pkceChallengeS256 } from '../platforms/esignanywhere/esignanywhere.pkce';
+import type { EsawIdentity } from '../platforms/esignanywhere/esignanywhere.types';
 import { PlatformError } from '../platforms/platform-error';
 import { SenderGrantService } from '../senders/sender-grant.service';
 import { SenderTokenResolver } from '../senders/sender-token.resolver';
@@ -13,11 +14,10 @@ import type { ConsentOutcome } from './consent-page';
 import type { BeforeSendQuery, ConsentStartQuery, OAuthCallbackQuery } from './consent-query.pipe';
 import { CONSENT_SETTINGS, type ConsentSettings } from './consent-settings';
 import { OAuthStateRepository } from './oauth-state.repository';
+import { isSamePlatformUser } from './platform-user-match';
 
 /** Our states are 32 random bytes, base64url. */
 const STATE_PATTERN = /^[A-Za-z0-9_-]{43}$/;
-/** Envelopes tried when checking that a re-granted token belongs to the sender. */
-const IDENTITY_PROBES = 3;
 
 interface AuthorizationRequest {
   platformUserId: string;
@@ -29,9 +29,12 @@ interface AuthorizationRequest {
 /**
  * The before-send page and the OAuth 2.0 code grant that gets a sender's own API token
  * ("Retrieving the User API Token via OAuth"): PKCE S256 plus a single-use state bound to the browser,
- * the code exchanged server-side with the client secret, the token checked with one API call and
- * stored sealed. Then the waiting draft is sent and the browser goes back to eSignAnyWhere.
+ * the code exchanged server-side with the client secret, the token's user asked of the platform
+ * (`whoami`) and the token stored sealed only when that user is the sender. Then the waiting draft is
+ * sent and the browser goes back to eSignAnyWhere.
  *
+ * The pages are public and their parameters are the browser's word: nothing short of a completed
+ * grant for the sender's own account changes a sender's token, consent state or address.
  * Tokens, codes, states and nonces never reach a log line, an error message or a page.
  */
 @Injectable()
@@ -56,10 +59,11 @@ export class ConsentService {
         return await this.sendDraft(held.sender.senderId, query.draftId, held.token);
       } catch (error) {
         if (!(error instanceof ConsentError && error.code === ConsentErrorCode.SEND_REFUSED)) throw error;
-        // Revoked or expired: the sender grants access again, then the draft goes out.
-        await this.tokens.markRejected(held.sender.senderId);
+        // Revoked, or a draft that is not the sender's: this request cannot tell which, so the token
+        // stays as it is (the archive job marks it rejected when its own calls are refused) and the
+        // grant is offered; only the sender's own account can complete it.
         this.logger.warn({
-          msg: 'the stored token was refused while sending a draft; asking the sender for access again',
+          msg: 'the stored token was refused while sending a draft; offering the grant',
           sender: query.senderUserId,
           draft: query.draftId,
         });
@@ -72,7 +76,10 @@ export class ConsentService {
     });
   }
 
-  /** Re-consent from the "token rejected" mail. A token that still works is kept and paused work resumes. */
+  /**
+   * Re-consent from the "token rejected" mail. A token that still works is kept and paused work
+   * resumes; one that does not is left for the archive job to judge, and the grant is offered.
+   */
   async start(query: ConsentStartQuery): Promise<ConsentOutcome> {
     const held = await this.tokens.resolveSender(ESIGNANYWHERE, query.senderUserId);
     if (held.kind === 'unknown') {
@@ -83,9 +90,8 @@ export class ConsentService {
     if (held.kind === 'token') {
       const works = await this.esaw.verifyToken(held.token).then(
         () => true,
-        async (error: unknown) => {
+        (error: unknown) => {
           if (!(error instanceof PlatformError)) throw error;
-          if (error.code === 'UNAUTHORIZED') await this.tokens.markRejected(held.sender.senderId);
           // Whatever kept the token from being confirmed, a fresh grant settles it.
           return false;
         },
@@ -190,103 +196,71 @@ export class ConsentService {
         },
       );
     }
-    try {
-      await this.esaw.verifyToken(token);
-    } catch (error) {
-      const rejected = error instanceof PlatformError && error.code === 'UNAUTHORIZED';
-      throw new ConsentError(
-        rejected ? ConsentErrorCode.TOKEN_REJECTED : ConsentErrorCode.PLATFORM_UNAVAILABLE,
-        rejected ? 'the platform refused the token it had just issued' : 'the new token could not be checked',
-        { cause: error, context: flowContext },
-      );
-    }
-
-    const grant = {
+    const identity = await this.confirmIdentity(flow.platformUserId, token, flowContext);
+    const stored = await this.grants.storeGrant({
       platform: flow.platform,
       platformUserId: flow.platformUserId,
       organizationId: flow.organizationId,
       token,
-    };
-    if (flow.draftId !== null) {
-      // Sending the sender's draft is what proves the token is theirs: only then is it stored.
-      const senderId = await this.senders.upsert(flow.platform, flow.platformUserId, flow.organizationId);
-      const sent = await this.sendDraft(senderId, flow.draftId, token, true);
-      const stored = await this.grants.storeGrant(grant);
-      this.logger.log({
-        msg: 'sender granted API access',
-        ...flowContext,
-        resumedTransfers: stored.resumedTransfers,
-      });
-      return { ...sent, setCookies: [clearCookie] };
-    }
-    await this.confirmAccount(flow.platform, flow.platformUserId, token, flowContext);
-    const stored = await this.grants.storeGrant(grant);
+      ...(identity.email !== undefined && { email: identity.email }),
+    });
     this.logger.log({
       msg: 'sender granted API access',
       ...flowContext,
       resumedTransfers: stored.resumedTransfers,
     });
+    if (flow.draftId !== null) {
+      const sent = await this.sendDraft(stored.senderId, flow.draftId, token);
+      return { ...sent, setCookies: [clearCookie] };
+    }
     return { ...this.grantedPage(stored.resumedTransfers, 'Access granted'), setCookies: [clearCookie] };
   }
 
   /**
-   * Whoever signs in at the authorization server gets the token; nothing in the grant names that user
-   * (no "who am I" call is documented). A token for another account would make the archive job read the
-   * sender's envelopes as "not found" and give them up, so before it replaces a sender's token it must
-   * see one of their envelopes still on the platform. A sender with none on record cannot be checked.
+   * Whoever signs in at the authorization server gets the token, and nothing in the grant names that
+   * user; the platform's `whoami` does. Only a token whose user is the sender the flow was started
+   * for may be stored for them: any other account is WRONG_ACCOUNT, and nothing is stored.
    */
-  private async confirmAccount(
-    platform: string,
+  private async confirmIdentity(
     platformUserId: string,
     token: string,
     context: Record<string, string | null>,
-  ): Promise<void> {
-    const sender = await this.senders.findByPlatformUser(platform, platformUserId);
-    const envelopes = sender ? await this.senders.liveEnvelopes(platform, sender.id, IDENTITY_PROBES) : [];
-    if (envelopes.length === 0) return;
-    for (const envelopeId of envelopes) {
-      try {
-        await this.esaw.getEnvelope(token, envelopeId);
-        return;
-      } catch (error) {
-        if (!(error instanceof PlatformError)) throw error;
-        // The token was just confirmed working: a refusal here is about this envelope, not the token.
-        if (error.code === 'NOT_FOUND' || error.code === 'UNAUTHORIZED') continue;
-        throw new ConsentError(
-          ConsentErrorCode.PLATFORM_UNAVAILABLE,
-          'could not check whose token was granted',
-          {
-            cause: error,
-            context,
-          },
-        );
-      }
+  ): Promise<EsawIdentity> {
+    let identity: EsawIdentity;
+    try {
+      identity = await this.esaw.whoAmI(token);
+    } catch (error) {
+      const rejected = error instanceof PlatformError && error.code === 'UNAUTHORIZED';
+      throw new ConsentError(
+        rejected ? ConsentErrorCode.TOKEN_REJECTED : ConsentErrorCode.PLATFORM_UNAVAILABLE,
+        rejected
+          ? 'the platform refused the token it had just issued'
+          : 'could not ask the platform whose token was granted',
+        { cause: error, context },
+      );
     }
-    throw new ConsentError(
-      ConsentErrorCode.WRONG_ACCOUNT,
-      `the granted token sees none of ${envelopes.length} live envelopes of the sender`,
-      { context },
-    );
+    if (!isSamePlatformUser(identity.userId, platformUserId)) {
+      throw new ConsentError(
+        ConsentErrorCode.WRONG_ACCOUNT,
+        'the granted token belongs to another eSignAnyWhere user than the sender',
+        { context: { ...context, signedInAs: identity.userId } },
+      );
+    }
+    return identity;
   }
 
   /**
    * Notes the draft against the sender, sends it (`POST /v6/draft/send`), notes the envelope it became,
-   * and sends the browser to the inbox. A refused token is SEND_REFUSED (the caller may ask for consent);
-   * with a token granted a moment ago, a refusal or a missing draft means it is another account's.
+   * and sends the browser to the inbox. A refused token is SEND_REFUSED (the caller may offer the grant).
    */
-  private async sendDraft(
-    senderId: string,
-    draftId: string,
-    token: string,
-    freshGrant = false,
-  ): Promise<ConsentOutcome> {
+  private async sendDraft(senderId: string, draftId: string, token: string): Promise<ConsentOutcome> {
     const context = { senderRow: senderId, draft: draftId };
     const noted = await this.senders.noteDraft(ESIGNANYWHERE, draftId, senderId);
     let envelopeId: string;
     try {
       ({ envelopeId } = await this.esaw.sendDraft(token, draftId));
     } catch (error) {
-      const failure = sendFailure(error, freshGrant, context);
+      const failure = sendFailure(error, context);
       // The platform said no: the draft is still a draft, and our note of it goes (if it was ours).
       if (noted && failure.code !== ConsentErrorCode.SEND_UNCONFIRMED) {
         await this.senders.forgetDraftNote(ESIGNANYWHERE, draftId, senderId);
@@ -295,17 +269,6 @@ export class ConsentService {
     }
     await this.senders.noteSentEnvelope(ESIGNANYWHERE, envelopeId, senderId, draftId);
     this.logger.log({ msg: 'draft sent for the sender', ...context, envelope: envelopeId });
-    // Learn the sender's address now: if their access is ever refused, the mail asking them to
-    // grant it again must reach them. Best effort; the send itself has already succeeded.
-    try {
-      const envelope = await this.esaw.getEnvelope(token, envelopeId);
-      if (envelope.sender.email) await this.senders.rememberEmail(senderId, envelope.sender.email);
-    } catch (error) {
-      this.logger.warn({
-        msg: `could not read the sender's address: ${(error as Error).message}`,
-        ...context,
-      });
-    }
     return { kind: 'redirect', location: this.settings.inboxUrl };
   }
 
@@ -363,22 +326,12 @@ export class ConsentService {
 }
 
 /** What a failed `draft/send` means for the sender; anything but a clear refusal leaves the send open. */
-function sendFailure(error: unknown, freshGrant: boolean, context: Record<string, string>): ConsentError {
+function sendFailure(error: unknown, context: Record<string, string>): ConsentError {
   if (!(error instanceof PlatformError)) {
     return new ConsentError(ConsentErrorCode.SEND_UNCONFIRMED, 'draft/send failed unexpectedly', {
       cause: error,
       context,
     });
-  }
-  if (freshGrant && (error.code === 'UNAUTHORIZED' || error.code === 'NOT_FOUND')) {
-    return new ConsentError(
-      ConsentErrorCode.WRONG_ACCOUNT,
-      `the granted token cannot send the draft (${error.code})`,
-      {
-        cause: error,
-        context,
-      },
-    );
   }
   if (error.code === 'UNAUTHORIZED') {
     return new ConsentError(ConsentErrorCode.SEND_REFUSED, 'the platform refused the token for draft/send', {

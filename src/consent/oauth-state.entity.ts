@@ -11,8 +11,9 @@ export class OAuthState {
   @Column({ name: 'browser_hash', type: 'text' })
   browserHash!: string;
 
-  @Column({ name: 'code_verifier', type: 'text' })
-  codeVerifier!: string;
+  /** The PKCE verifier, until the state is used or expires; then null. */
+  @Column({ name: 'code_verifier', type: 'text', nullable: true })
+  codeVerifier!: string | null;
 
   @Column({ type: 'text' })
   platform!: string;

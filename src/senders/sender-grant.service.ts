@@ -9,6 +9,8 @@ export interface SenderGrant {
   organizationId: string | null;
   /** The sender's API token, as the platform issued it. Sealed before it reaches the database. */
   token: string;
+  /** The address the platform gives for the token's user; a stored one stays when it gives none. */
+  email?: string;
 }
 
 export interface StoredGrant {
@@ -19,7 +21,8 @@ export interface StoredGrant {
 
 /**
  * Records that a sender granted API access: the token sealed under the primary key with the sender's
- * row id as context, the consent state, and the sender's paused transfers resumed, in one transaction.
+ * row id as context, the consent state, the sender's address, and the sender's paused transfers
+ * resumed, in one transaction. Callers store only a grant the platform has confirmed is the sender's.
  */
 @Injectable()
 export class SenderGrantService {
@@ -38,7 +41,12 @@ export class SenderGrantService {
         grant.organizationId,
         manager,
       );
-      await this.senders.saveGrant(senderId, this.cipher.encrypt(grant.token, senderId), manager);
+      await this.senders.saveGrant(
+        senderId,
+        this.cipher.encrypt(grant.token, senderId),
+        grant.email ?? null,
+        manager,
+      );
       const resumedTransfers = await this.senders.resumeAwaitingConsent(grant.platform, senderId, manager);
       return { senderId, resumedTransfers };
     });

@@ -61,17 +61,19 @@ export class SenderRepository {
     return rows[0].id;
   }
 
+  /** A confirmed grant: the sealed token, consent `granted`, and the address when the platform gave one. */
   async saveGrant(
     senderId: string,
     sealed: { keyId: string; blob: Buffer },
+    email: string | null,
     manager: EntityManager,
   ): Promise<void> {
     await manager.query(
       `UPDATE senders
           SET token_ciphertext = $2, token_key_id = $3, consent_state = 'granted', consented_at = now(),
-              token_rejected_at = NULL, updated_at = now()
+              token_rejected_at = NULL, email = coalesce($4, email), updated_at = now()
         WHERE id = $1`,
-      [senderId, sealed.blob, sealed.keyId],
+      [senderId, sealed.blob, sealed.keyId, email?.slice(0, 320) ?? null],
     );
   }
 
@@ -103,24 +105,6 @@ export class SenderRepository {
       [platform, senderId],
     );
     return rows[0].n;
-  }
-
-  /**
-   * Envelopes of this sender that should still exist on the platform (their transfer is not finished
-   * and we have not deleted them), most recently active first: what a new token must be able to see.
-   */
-  async liveEnvelopes(platform: string, senderId: string, limit: number): Promise<string[]> {
-    const rows: { envelopeId: string }[] = await this.dataSource.query(
-      `SELECT es.envelope_id AS "envelopeId"
-         FROM envelope_senders es
-         JOIN transfers t ON t.platform = es.platform AND t.envelope_id = es.envelope_id
-        WHERE es.platform = $1 AND es.sender_id = $2
-          AND t.platform_deleted_at IS NULL AND t.state NOT IN ('done', 'gone', 'dismissed')
-        ORDER BY t.updated_at DESC
-        LIMIT $3`,
-      [platform, senderId, limit],
-    );
-    return rows.map((r) => r.envelopeId);
   }
 
   /**

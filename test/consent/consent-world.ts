@@ -5,7 +5,10 @@ import { launchBrowser } from '../support/browser';
 import { TcpProxy } from '../support/tcp-proxy';
 import { startTestApp, type RunningApp } from '../support/app';
 import { EsignAnywhereSimulator } from '../simulators/esignanywhere/esignanywhere.simulator';
-import type { SimUser } from '../simulators/esignanywhere/esignanywhere-simulator.types';
+import type {
+  EsignAnywhereSimulatorOptions,
+  SimUser,
+} from '../simulators/esignanywhere/esignanywhere-simulator.types';
 
 export const OAUTH_CLIENT_ID = 'esign-archiver-test';
 export const OAUTH_CLIENT_SECRET = 'oauth-client-secret-for-tests-0123456789';
@@ -13,6 +16,7 @@ export const KEY_1 = `k1:${randomBytes(32).toString('base64')}`;
 
 export interface ConsentWorldOptions {
   env?: Record<string, string | undefined>;
+  sim?: EsignAnywhereSimulatorOptions;
 }
 
 /**
@@ -38,7 +42,7 @@ export class ConsentWorld {
   }
 
   static async start(options: ConsentWorldOptions = {}): Promise<ConsentWorld> {
-    const sim = new EsignAnywhereSimulator();
+    const sim = new EsignAnywhereSimulator(options.sim);
     await sim.start();
     const door = new TcpProxy('127.0.0.1', 0);
     await door.start();

@@ -177,14 +177,18 @@ describe('OAuth callback: state, browser binding and failures', () => {
   it('a token the platform refuses right after issuing it is a 502 page and is not stored', async () => {
     const { user, draftId } = world.senderWithDraft();
     const { callbackUrl, cookie } = await flowUpToCallback(user, draftId);
-    world.sim.addFault({ endpoint: 'envelope.find', times: 1, fault: { kind: 'status', status: 401 } });
+    world.sim.addFault({
+      endpoint: 'authorization.whoami',
+      times: 1,
+      fault: { kind: 'status', status: 401 },
+    });
     const res = await get(callbackUrl, cookie);
     assert.equal(res.status, 502);
     assert.match(await res.text(), /data-outcome="TOKEN_REJECTED"/);
     assert.equal(
-      world.sim.requests({ endpoint: 'envelope.find' }).length,
+      world.sim.requests({ endpoint: 'authorization.whoami' }).length,
       1,
-      'one API call checks the token',
+      'one API call checks the token and names its user',
     );
     assert.deepEqual(await storedSenders(user), []);
     assert.deepEqual(world.sim.requests({ endpoint: 'draft.send' }), []);
@@ -239,12 +243,11 @@ describe('OAuth callback: state, browser binding and failures', () => {
     assert.equal(res.status, 403);
     assert.match(await res.text(), /data-outcome="WRONG_ACCOUNT"/);
     assert.ok(world.sim.getDraft(draftId), 'the draft was not sent');
-    const [sender] = await storedSenders(user);
-    assert.equal(sender.consent_state, 'none');
-    assert.equal(sender.token_ciphertext, null);
+    assert.deepEqual(world.sim.requests({ endpoint: 'draft.send' }), [], 'not even tried');
+    assert.deepEqual(await storedSenders(user), []);
     assert.deepEqual(await storedSenders(colleague), []);
     assert.deepEqual(
-      await world.query('SELECT 1 FROM envelope_senders WHERE sender_id = $1', [sender.id]),
+      await world.query('SELECT 1 FROM envelope_senders WHERE draft_id = $1', [draftId.toLowerCase()]),
       [],
     );
   });

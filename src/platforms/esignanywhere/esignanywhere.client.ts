@@ -21,6 +21,7 @@ import {
   findResponseSchema,
   oauthErrorBodySchema,
   tokenResponseSchema,
+  whoAmIResponseSchema,
 } from './esignanywhere.schemas';
 import {
   ESAW_FIND_STATUSES,
@@ -33,6 +34,7 @@ import {
   type EsawEnvelopeFilter,
   type EsawFileDownload,
   type EsawFoundEnvelope,
+  type EsawIdentity,
   type EsawSentDraft,
   type EsawTokenGrant,
 } from './esignanywhere.types';
@@ -403,6 +405,21 @@ export class EsignAnywhereClient implements OnModuleDestroy {
    */
   async verifyToken(token: string, options: EsawCallOptions = {}): Promise<void> {
     await this.findEnvelopes(token, { startDate: VERIFY_WINDOW_START, endDate: VERIFY_WINDOW_END }, options);
+  }
+
+  /** `GET /v6/authorization/whoami`: the user the token belongs to. UNAUTHORIZED when it is refused. */
+  async whoAmI(token: string, options: EsawCallOptions = {}): Promise<EsawIdentity> {
+    return this.json(
+      {
+        operation: 'GET /v6/authorization/whoami',
+        method: 'GET',
+        url: 'v6/authorization/whoami',
+        token,
+        idempotent: true,
+      },
+      whoAmIResponseSchema,
+      options,
+    );
   }
 
   /** The URL to send a browser to for the OAuth code grant (PKCE S256). */

@@ -7,6 +7,7 @@ import {
   type EsawEnvelopeConfiguration,
   type EsawEnvelopeFiles,
   type EsawFoundEnvelope,
+  type EsawIdentity,
   type EsawSentDraft,
 } from './esignanywhere.types';
 
@@ -232,6 +233,25 @@ export const tokenResponseSchema = z
     token_type: optionalString,
   })
   .transform((raw) => ({ accessToken: raw.access_token }));
+
+const EMAIL_PATTERN = /^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+$/u;
+
+/** `GET /v6/authorization/whoami` (`AuthorizationWhoAmIResponse`); a token without a user id fails here. */
+export const whoAmIResponseSchema = z
+  .object({
+    UserId: z
+      .string()
+      .min(1)
+      .max(128)
+      .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
+    Email: optionalString,
+  })
+  .transform((raw): EsawIdentity => ({
+    userId: raw.UserId,
+    ...(raw.Email !== undefined &&
+      raw.Email.length <= 320 &&
+      EMAIL_PATTERN.test(raw.Email) && { email: raw.Email }),
+  }));
 
 /** eSAW v6 error body, e.g. `{"ErrorId":"ERR0007","Message":"ERR0007 - ...","TraceId":"..."}`. */
 export const apiErrorBodySchema = z.object({

@@ -135,6 +135,14 @@ export interface EsawTokenGrant {
   accessToken: string;
 }
 
+/** Whose token it is, from `GET /v6/authorization/whoami`. */
+export interface EsawIdentity {
+  /** The user id as the platform gives it. */
+  userId: string;
+  /** Absent when the platform names none, or nothing shaped like an address. */
+  email?: string;
+}
+
 /** Per-call options; every method accepts them as its last argument. */
 export interface EsawCallOptions {
   /** Aborts the call, including a pending retry wait; the promise rejects with the signal's reason. */

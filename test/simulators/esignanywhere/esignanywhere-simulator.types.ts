@@ -16,6 +16,7 @@ export const SIM_ENDPOINTS = [
   'draft.send',
   'oauth.authorize',
   'oauth.token',
+  'authorization.whoami',
 ] as const;
 export type SimEndpoint = (typeof SIM_ENDPOINTS)[number];
 

@@ -178,6 +178,23 @@ describe('EsignAnywhereSimulator over HTTP', () => {
     assert.deepEqual(states.slice(-4), ['none', 'unknown', 'unknown', 'revoked']);
   });
 
+  it("answers whoami with the token's own user, and 401 once the token is revoked", T, async () => {
+    const { user, token } = sim.createUser();
+    sim.createUser();
+    const response = await api('/Api/v6/authorization/whoami', { headers: { ApiToken: token } });
+    assert.equal(response.status, 200);
+    const body = (await response.json()) as { UserId: string; Email: string; GivenName: string };
+    assert.equal(body.UserId, user.id);
+    assert.equal(body.Email, user.email);
+    assert.equal(body.GivenName, user.givenName);
+    sim.revokeToken(token);
+    assert.equal((await api('/Api/v6/authorization/whoami', { headers: { ApiToken: token } })).status, 401);
+    assert.deepEqual(
+      sim.requests({ endpoint: 'authorization.whoami', userId: user.id }).map((e) => e.status),
+      [200, 401],
+    );
+  });
+
   it('answers unknown paths 404, wrong methods 405, non-JSON bodies 415, bad ids 400', T, async () => {
     const { token } = sim.createUser();
     assert.equal((await api('/Api/v6/nothing', { headers: { ApiToken: token } })).status, 404);

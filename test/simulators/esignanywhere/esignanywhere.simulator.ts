@@ -6,7 +6,8 @@
  *   nulls for absent values (.NET style); field names from the v6 swagger: `GET envelope/{id}` with
  *   `EnvelopeStatus` and `SenderUserInformation`, `/configuration` with `MetaData`, `/files` with
  *   `Documents[].Attachments`, `AuditTrail{FileId,XmlFileId}`, `LegalDocuments`; `POST envelope/find`
- *   (`Envelopes[].Status`), `POST envelope/delete {EnvelopeId}`, `POST envelope/cancel`, `GET file/{id}`.
+ *   (`Envelopes[].Status`), `POST envelope/delete {EnvelopeId}`, `POST envelope/cancel`, `GET file/{id}`,
+ *   `GET authorization/whoami` (the token's user, `AuthorizationWhoAmIResponse`).
  * - Errors as v6 does: `{"ErrorId":"ERR0007","Message":"ERR0007 - ...","TraceId":"..."}` with the v6
  *   error ids (ERR0002 empty parameter, ERR0007 missing envelope, ERR0008 missing file, ERR0010 not
  *   allowed for user, ERR0011 invalid parameter format, ERR0013 action not allowed in this state); 401
@@ -197,6 +198,7 @@ function routeOf(method: string, path: string): Route | { status: 404 | 405 } {
     named(/^\/api\/v6\/envelope\/delete$/i, 'envelope.delete', 'POST') ??
     named(/^\/api\/v6\/envelope\/cancel$/i, 'envelope.cancel', 'POST') ??
     named(/^\/api\/v6\/draft\/send$/i, 'draft.send', 'POST') ??
+    named(/^\/api\/v6\/authorization\/whoami$/i, 'authorization.whoami', 'GET') ??
     named(/^\/apitoken\/retrieve$/i, 'oauth.token', 'POST');
   if (fixed) return fixed;
   if (/^\/auth\/authorize$/i.test(p)) {
@@ -1140,6 +1142,23 @@ export class EsignAnywhereSimulator {
         };
       case 'file.get':
         return { status: 200, file: this.ownedFile(ids.fileId, userId) };
+      case 'authorization.whoami': {
+        const user = this.requireUser(userId);
+        return {
+          status: 200,
+          json: {
+            UserId: user.id,
+            Email: user.email,
+            GivenName: user.givenName,
+            Surname: user.surname,
+            UserName: user.email,
+            Sid: null,
+            SamlAssignments: [],
+            OAuthAssignments: [],
+            Roles: ['User'],
+          },
+        };
+      }
       default:
         return { status: 404, json: { Message: 'No HTTP resource was found.' } };
     }
