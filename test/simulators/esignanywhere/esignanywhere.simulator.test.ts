@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { chromium } from 'playwright-core';
 import {
   createPkceVerifier,
   pkceChallengeS256,
 } from '../../../src/platforms/esignanywhere/esignanywhere.pkce';
 import { startReceiver, type Receiver } from '../../platforms/esignanywhere.fixtures';
+import { launchBrowser } from '../../support/browser';
 import { EsignAnywhereSimulator } from './esignanywhere.simulator';
 import { contentChunks, contentDigest, contentSize, type SimulatedPdf } from './simulated-file';
 
@@ -520,12 +519,10 @@ describe('EsignAnywhereSimulator over HTTP', () => {
     });
 
     it('lets a real browser sign in as a chosen user and approve or deny', { timeout: 60_000 }, async () => {
-      const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-      assert.ok(existsSync(executablePath), `Chromium is needed at ${executablePath} (set CHROMIUM_PATH)`);
       sim.createUser();
       const chosen = sim.createUser({ email: 'chosen@example.test' });
       const envelope = sim.createEnvelope({ senderUserId: chosen.user.id });
-      const browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu'] });
+      const browser = await launchBrowser();
       try {
         const page = await browser.newPage();
         const verifier = createPkceVerifier();
