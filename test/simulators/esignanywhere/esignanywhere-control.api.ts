@@ -150,6 +150,7 @@ async function route(sim: EsignAnywhereSimulator, req: http.IncomingMessage, url
         if (!rule.fault || typeof rule.fault !== 'object') throw new ControlError(400, 'fault is required');
         if (rule.fault.kind === 'mutateJson')
           throw new ControlError(400, 'mutateJson is in-process only; use replaceJson');
+        if (rule.fault.kind === 'observe') throw new ControlError(400, 'observe is in-process only');
         return { id: sim.addFault(rule) };
       }
       if (is('DELETE', 2)) return { removed: sim.removeFault(Number(id)) };

@@ -164,6 +164,11 @@ export type SimFault =
   | { kind: 'trickle'; bytesPerSecond: number }
   /** Send `afterBytes` bytes, then nothing, keeping the connection open. */
   | { kind: 'stall'; afterBytes: number }
+  /**
+   * Handle the request (its effect happens: a delete deletes), then reset the connection before the
+   * status line: the caller never learns the answer. The log entry keeps the lost status.
+   */
+  | { kind: 'resetAfterHandling' }
   /** Chunked transfer instead of Content-Length. */
   | { kind: 'omitContentLength' }
   /** Serve a file with this Content-Type instead of its own. */
@@ -178,10 +183,25 @@ export type SimFault =
   | { kind: 'replaceJson'; body: unknown; status?: number }
   /** Rewrite the real JSON body (in-process only). */
   | { kind: 'mutateJson'; mutate: (body: unknown) => unknown }
+  /**
+   * Awaited just before the request is handled (after any latency; not when another fault answered
+   * instead), to look at the world at that moment, e.g. what was archived when a delete happens
+   * (in-process only).
+   */
+  | { kind: 'observe'; observe: (request: SimObservedRequest) => void | Promise<void> }
   /** A 200 whose body is not JSON. */
   | { kind: 'invalidJson' }
   /** A redirect to `location`. */
   | { kind: 'redirect'; location: string; status?: number };
+
+/** What an `observe` fault is told about the request it is about to let through. */
+export interface SimObservedRequest {
+  /** The request log entry's `seq`. */
+  seq: number;
+  endpoint: SimEndpoint;
+  envelopeId?: string;
+  fileId?: string;
+}
 
 export interface SimFaultRule {
   /** Which endpoints; all when absent. */
@@ -220,6 +240,8 @@ export interface SimRequestLogEntry {
   durationMs: number;
   outcome: 'complete' | 'reset' | 'truncated' | 'stalled' | 'client-closed';
   faults: string[];
+  /** The status the request was handled with when a `resetAfterHandling` fault lost the answer. */
+  lostStatus?: number;
 }
 
 // ---------------------------------------------------------------------------------------------------

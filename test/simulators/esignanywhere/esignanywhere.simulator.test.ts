@@ -426,6 +426,56 @@ describe('EsignAnywhereSimulator over HTTP', () => {
     await assert.rejects(response.arrayBuffer());
   });
 
+  it('carries out a delete and then loses its answer, keeping the status in the log', T, async () => {
+    const { user, token } = sim.createUser();
+    const envelope = sim.createEnvelope({ senderUserId: user.id, status: 'Completed' });
+    sim.addFault({ endpoint: 'envelope.delete', times: 1, fault: { kind: 'resetAfterHandling' } });
+    const remove = (): Promise<Response> =>
+      api('/Api/v6/envelope/delete', {
+        method: 'POST',
+        headers: { ApiToken: token, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ EnvelopeId: envelope.id }),
+      });
+    await assert.rejects(remove());
+    assert.equal(sim.getEnvelope(envelope.id)?.deleted, true);
+    const [entry] = sim.requests({ endpoint: 'envelope.delete', envelopeId: envelope.id });
+    assert.equal(entry.status, null);
+    assert.equal(entry.outcome, 'reset');
+    assert.equal(entry.lostStatus, 200);
+    assert.equal((await remove()).status, 404);
+  });
+
+  it(
+    'lets an observer look before a request is handled, and not when a fault answered instead',
+    T,
+    async () => {
+      const { user, token } = sim.createUser();
+      const envelope = sim.createEnvelope({ senderUserId: user.id, status: 'Completed' });
+      const seen: { seq: number; deleted: boolean | undefined }[] = [];
+      sim.addFault({ endpoint: 'envelope.delete', times: 1, fault: { kind: 'status', status: 503 } });
+      sim.addFault({
+        endpoint: 'envelope.delete',
+        fault: {
+          kind: 'observe',
+          observe: async ({ seq, envelopeId }) => {
+            await delay(20);
+            seen.push({ seq, deleted: sim.getEnvelope(envelopeId!)?.deleted });
+          },
+        },
+      });
+      const remove = (): Promise<Response> =>
+        api('/Api/v6/envelope/delete', {
+          method: 'POST',
+          headers: { ApiToken: token, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ EnvelopeId: envelope.id }),
+        });
+      assert.equal((await remove()).status, 503);
+      assert.equal((await remove()).status, 200);
+      const [, handled] = sim.requests({ endpoint: 'envelope.delete', envelopeId: envelope.id });
+      assert.deepEqual(seen, [{ seq: handled.seq, deleted: false }]);
+    },
+  );
+
   describe('OAuth', () => {
     const clientId = 'archiver-app';
     const clientSecret = 'app-secret-0123456789';

@@ -1083,6 +1083,11 @@ export class EsignAnywhereSimulator {
           break;
       }
     }
+    for (const fault of faults) {
+      if (fault.kind !== 'observe') continue;
+      await fault.observe({ seq: entry.seq, endpoint: route.endpoint, ...ids });
+      if (exchange.res.destroyed) return undefined;
+    }
 
     if (route.endpoint === 'oauth.authorize') {
       return this.oauthResult(
@@ -1389,6 +1394,12 @@ export class EsignAnywhereSimulator {
   private async send(exchange: Exchange, outgoing: Outgoing): Promise<void> {
     const { res, entry, faults } = exchange;
     if (res.destroyed) return;
+    if (faults.some((f) => f.kind === 'resetAfterHandling')) {
+      entry.outcome = 'reset';
+      entry.lostStatus = outgoing.status;
+      exchange.req.socket.resetAndDestroy();
+      return;
+    }
     const headers: Record<string, string> = { ...(outgoing.headers ?? {}) };
     let chunks: Iterable<Buffer>;
     let length: number;
