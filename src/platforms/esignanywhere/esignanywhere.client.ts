@@ -1,5 +1,6 @@
 import type { OnModuleDestroy } from '@nestjs/common';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import { parse as parseContentDisposition } from 'content-disposition';
 import type { Readable } from 'node:stream';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import type { z } from 'zod';
@@ -1015,32 +1016,18 @@ function parseContentLength(value: string | undefined): number | undefined | nul
   return Number.isSafeInteger(length) ? length : null;
 }
 
-/** RFC 6266: `filename*` (RFC 8187, UTF-8) wins over `filename`. */
+/**
+ * The file name of a Content-Disposition header (RFC 6266; `filename*` in UTF-8 or ISO-8859-1 wins
+ * over `filename`), or undefined when there is none or the header cannot be parsed.
+ */
 export function parseContentDispositionFileName(value: string | undefined): string | undefined {
   if (!value) return undefined;
-  const extended = /(?:^|;)\s*filename\*\s*=\s*([^']*)'[^']*'([^;]*)/i.exec(value);
-  if (extended) {
-    const charset = extended[1].trim().toLowerCase();
-    try {
-      const encoded = extended[2].trim();
-      const decoded =
-        charset === 'iso-8859-1'
-          ? Buffer.from(
-              encoded.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) =>
-                String.fromCharCode(parseInt(hex, 16)),
-              ),
-              'latin1',
-            ).toString('latin1')
-          : decodeURIComponent(encoded);
-      if (decoded) return decoded;
-    } catch {
-      // fall back to the plain parameter
-    }
+  try {
+    const name = parseContentDisposition(value).parameters.filename;
+    return typeof name === 'string' && name !== '' ? name : undefined;
+  } catch {
+    return undefined;
   }
-  const plain = /(?:^|;)\s*filename\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;]*))/i.exec(value);
-  if (!plain) return undefined;
-  const name = plain[1] !== undefined ? plain[1].replace(/\\(.)/g, '$1') : plain[2].trim();
-  return name || undefined;
 }
 
 /** The code of the first error in a cause chain that has one. */
