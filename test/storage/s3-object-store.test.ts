@@ -9,8 +9,8 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import type { S3ObjectStore } from '../../src/storage/s3-object-store';
-import { StorageError } from '../../src/storage/storage-error';
 import { startTestS3, type TestS3 } from '../support/s3';
+import { rejection } from '../support/storage-rejection';
 
 const MiB = 1024 * 1024;
 
@@ -45,15 +45,6 @@ function generatedStream(total: number, chunkSize = MiB): { stream: Readable; sh
 async function download(s3: TestS3, objectKey: string): Promise<Buffer> {
   const response = await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: objectKey }));
   return Buffer.from(await response.Body!.transformToByteArray());
-}
-
-async function rejection(promise: Promise<unknown>): Promise<StorageError> {
-  const error = await promise.then(
-    () => assert.fail('expected the call to fail'),
-    (e: unknown) => e,
-  );
-  assert.ok(error instanceof StorageError, `expected a StorageError, got ${String(error)}`);
-  return error;
 }
 
 async function until(condition: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {

@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { StorageError } from '../../src/storage/storage-error';
 import { startTestS3, type TestS3 } from '../support/s3';
+import { rejection } from '../support/storage-rejection';
 
 /** What a request asked S3 to do, e.g. `PUT object`, `GET tagging`, `PUT tagging`. */
 type Call = string;
@@ -402,13 +403,4 @@ const PROBE = ['PUT object', 'PUT object', 'DELETE object'];
 
 function sha256Hex(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
-}
-
-async function rejection(promise: Promise<unknown>): Promise<StorageError> {
-  const error = await promise.then(
-    () => assert.fail('expected the call to fail'),
-    (e: unknown) => e,
-  );
-  assert.ok(error instanceof StorageError, `expected a StorageError, got ${String(error)}`);
-  return error;
 }
