@@ -97,6 +97,8 @@ export interface CheckInput {
   s3Events: S3FaultEvent[];
   /** What was archived at the moment of each platform delete. */
   witness: DeleteWitness;
+  /** Kills, pauses and restarts with their times, quoted beside leftovers they may explain. */
+  chaosEvents: { at: number; text: string }[];
 }
 
 /**
@@ -176,7 +178,9 @@ export async function checkArchive(input: CheckInput): Promise<ArchiveCheckRepor
         envelope.bad ? 'true cause' : 'final state',
         `envelope ${envelope.id} (transfer ${transfer.id}): expected ${expected}, got ${actual} after ` +
           `${transfer.attempts} attempt(s); last error ${transfer.last_error_class ?? '-'}: ` +
-          `${(transfer.last_error ?? '-').slice(0, 300)}${history(transfer.id)}`,
+          `${(transfer.last_error ?? '-').slice(0, 600)}` +
+          s3FaultsOn(input.s3Events, [envelope.id, transfer.id]) +
+          history(transfer.id),
       );
     }
 
@@ -382,13 +386,18 @@ export async function checkArchive(input: CheckInput): Promise<ArchiveCheckRepor
     violate(
       'no leftover uploads',
       `multipart upload ${upload.uploadId} of ${upload.objectKey}, started ${upload.initiated?.toISOString() ?? '?'}, ` +
-        'was never completed or aborted',
+        'was never completed or aborted' +
+        (upload.initiated ? chaosNear(input.chaosEvents, upload.initiated.getTime()) : ''),
     );
   }
   for (const o of objects.values()) {
     if (o.key.startsWith(STAGING_PREFIX)) {
       report.leftoverStaging++;
-      violate('no leftover staging objects', `${o.key} (${o.size} bytes) is still in the staging area`);
+      violate(
+        'no leftover staging objects',
+        `${o.key} (${o.size} bytes, written ${o.lastModified?.toISOString() ?? '?'}) is still in the staging area` +
+          (o.lastModified ? chaosNear(input.chaosEvents, o.lastModified.getTime()) : ''),
+      );
     } else if (!accounted.has(o.key)) {
       report.strayObjects++;
       violate('archive layout', `${o.key} (${o.size} bytes) belongs to no envelope of this run`);
@@ -397,6 +406,13 @@ export async function checkArchive(input: CheckInput): Promise<ArchiveCheckRepor
   report.mismatchedObjects = mismatched.size;
   if (!input.settled) violate('settled', 'not every transfer reached a final state before the deadline');
   return report;
+}
+
+/** Kills and pauses from just before to a few seconds after `at` (S3 times are whole seconds). */
+function chaosNear(events: { at: number; text: string }[], at: number): string {
+  const near = events.filter((e) => e.at >= at - 2_000 && e.at <= at + 5_000);
+  if (near.length === 0) return '; no kill or pause near that time';
+  return `; around then: ${near.map((e) => `${new Date(e.at).toISOString()} ${e.text}`).join(', ')}`;
 }
 
 /** The S3 faults applied to an envelope's keys, as evidence beside a damaged copy. */

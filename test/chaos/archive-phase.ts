@@ -126,6 +126,11 @@ export async function runArchivePhase(
       skippedEvents: 0,
     };
     const background: Promise<unknown>[] = [];
+    const chaosEvents: { at: number; text: string }[] = [];
+    const note = (text: string): void => {
+      chaosEvents.push({ at: Date.now(), text });
+      ctx.log(`archive: ${text}`);
+    };
     const transferIds = new Map<string, string>();
 
     const leases = async (): Promise<LeaseRow[]> =>
@@ -191,8 +196,10 @@ export async function runArchivePhase(
           await postgresBack;
           await pg.kill();
           report.postgresKills++;
-          ctx.log(`archive: PostgreSQL SIGKILLed; back in ${event.durationMs} ms`);
-          postgresBack = delay(event.durationMs).then(() => pg.restart());
+          note(`PostgreSQL SIGKILLed; back in ${event.durationMs} ms`);
+          postgresBack = delay(event.durationMs)
+            .then(() => pg.restart())
+            .then(() => note('PostgreSQL started again'));
           background.push(postgresBack);
           continue;
         }
@@ -202,20 +209,31 @@ export async function runArchivePhase(
           continue;
         }
         const { slot, midUpload } = chosen;
+        const pid = slot.run?.pid;
         if (event.kind === 'kill') {
           await pool.kill(slot);
           report.workerKills++;
           if (midUpload) report.midUploadKills++;
-          ctx.log(
-            `archive: ${slot.name} SIGKILLed${midUpload ? ' mid-upload' : ''}; restart in ${event.durationMs} ms`,
+          note(
+            `${slot.name} (pid ${pid}) SIGKILLed${midUpload ? ' mid-upload' : ''}; restart in ${event.durationMs} ms`,
           );
-          background.push(delay(event.durationMs).then(() => pool.start(slot)));
+          background.push(
+            delay(event.durationMs)
+              .then(() => pool.start(slot))
+              .then(() => note(`${slot.name} started again (pid ${slot.run?.pid})`)),
+          );
         } else {
           pool.pause(slot);
           report.pauses++;
           report.longestPauseMs = Math.max(report.longestPauseMs, event.durationMs);
-          ctx.log(`archive: ${slot.name} SIGSTOPped for ${event.durationMs} ms (lease ${plan.leaseMs} ms)`);
-          background.push(delay(event.durationMs).then(() => pool.resume(slot)));
+          note(`${slot.name} (pid ${pid}) SIGSTOPped for ${event.durationMs} ms (lease ${plan.leaseMs} ms)`);
+          background.push(
+            delay(event.durationMs).then(() => {
+              if (slot.state !== 'paused' || slot.run?.pid !== pid) return;
+              pool.resume(slot);
+              note(`${slot.name} (pid ${pid}) SIGCONTinued`);
+            }),
+          );
         }
       }
     })();
@@ -290,6 +308,7 @@ export async function runArchivePhase(
       settled,
       s3Events,
       witness,
+      chaosEvents,
     });
     const platformFaultsFired: Record<string, number> = {};
     for (const entry of sim.requests()) {
