@@ -545,8 +545,10 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
   }
 
   /**
-   * Whether the endpoint refuses a write with `If-None-Match: *` where an object exists. Asked once,
-   * with a throwaway object in the staging folder; a failed probe is asked again next time.
+   * Whether the endpoint honours conditions on writes. Asked once, with a write that a store
+   * honouring them refuses without writing anything: `If-Match` on a key that does not exist. Only
+   * a store that ignores conditions writes the throwaway object (and it is removed at once). A
+   * failed question is asked again next time.
    */
   private supportsConditionalWrites(): Promise<boolean> {
     this.conditionalWrites ??= this.probeConditionalWrites().then(
@@ -555,7 +557,7 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
           this.logger.log('S3 honours conditional writes: final keys are written with If-None-Match');
         else
           this.logger.warn(
-            'S3 ignores conditional writes (If-None-Match): each final key is looked at before it is ' +
+            'S3 ignores conditional writes (If-Match, If-None-Match): each final key is looked at before it is ' +
               'written, which leaves a short window between look and write; prefer a store that honours them',
           );
         return supported;
@@ -570,27 +572,24 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
 
   private async probeConditionalWrites(): Promise<boolean> {
     const Key = `${this.keyPrefix}${STAGING_FOLDER}/probe-${randomUUID()}`;
-    const put = (condition: { IfNoneMatch?: string }) =>
-      this.client.send(
+    try {
+      await this.client.send(
         new PutObjectCommand({
           Bucket: this.bucket,
           Key,
           Body: 'probe',
           ContentType: 'text/plain',
-          ...condition,
+          IfMatch: '"00000000000000000000000000000000"',
         }),
       );
-    await put({});
-    try {
-      await put({ IfNoneMatch: '*' });
-      return false;
     } catch (error) {
-      if (isPreconditionFailure(error)) return true;
+      if (isPreconditionFailure(error) || storageErrorFromS3(error, 'probe').code === 'NOT_FOUND')
+        return true;
       if (isNotImplemented(error) || storageErrorFromS3(error, 'probe').code === 'REJECTED') return false;
       throw error;
-    } finally {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key })).catch(() => undefined);
     }
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key })).catch(() => undefined);
+    return false;
   }
 
   /**

@@ -237,7 +237,8 @@ export class ArchiveService {
     });
     const inserted: DocumentRow[] = await this.dataSource.query(
       `INSERT INTO transfer_documents (transfer_id, kind, platform_file_id, file_name, s3_key)
-       SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])
+       SELECT $1::uuid, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])
+        WHERE EXISTS (SELECT 1 FROM transfers t WHERE t.id = $1::uuid AND t.claim_token = $6)
        ON CONFLICT ON CONSTRAINT uq_transfer_documents_file DO NOTHING
        RETURNING ${DOCUMENT_COLUMNS}`,
       [
@@ -246,6 +247,7 @@ export class ArchiveService {
         fresh.map((f) => f.fileId),
         fresh.map((f) => escapeUntrusted(f.fileName, MAX_NAME_CHARS)),
         keys,
+        claim.claimToken,
       ],
     );
     // A row that was there already (written meanwhile) is read back rather than guessed.
@@ -381,13 +383,19 @@ export class ArchiveService {
       // No tags: they classify the documents; the manifest is found beside them.
       metadata: { platform: claim.platform, 'envelope-id': claim.envelopeId, 'document-kind': 'manifest' },
     });
-    await this.dataSource.query(
+    // Fenced like every write of a claim: a worker that lost its lease records nothing.
+    const recorded = await queryRows(
+      this.dataSource,
       `INSERT INTO transfer_documents (transfer_id, kind, platform_file_id, file_name, s3_key, size, sha256, verified_at)
-       VALUES ($1, 'manifest', 'manifest', 'manifest.json', $2, $3, $4, now())
+       SELECT $1::uuid, 'manifest', 'manifest', 'manifest.json', $2, $3::bigint, $4, now()
+        WHERE EXISTS (SELECT 1 FROM transfers t WHERE t.id = $1::uuid AND t.claim_token = $5)
        ON CONFLICT ON CONSTRAINT uq_transfer_documents_file
-       DO UPDATE SET size = EXCLUDED.size, sha256 = EXCLUDED.sha256, verified_at = now()`,
-      [claim.id, stored.objectKey, stored.size, stored.sha256],
+       DO UPDATE SET size = EXCLUDED.size, sha256 = EXCLUDED.sha256, verified_at = now()
+       RETURNING 1`,
+      [claim.id, stored.objectKey, stored.size, stored.sha256, claim.claimToken],
     );
+    if (recorded.length !== 1)
+      throw new ArchiveError('the transfer was taken over by another worker', 'LEASE_LOST');
   }
 
   private async deleteOnPlatform(
@@ -426,10 +434,21 @@ export class ArchiveService {
     sender: SenderRef | null,
     log: Record<string, string>,
   ): Promise<TransferState> {
-    const verified = await this.dataSource.query(
-      `SELECT count(*)::int AS n FROM transfer_documents WHERE transfer_id = $1 AND verified_at IS NOT NULL AND kind <> 'manifest'`,
-      [claim.id],
-    );
+    const [verified, earlier] = await Promise.all([
+      this.dataSource.query(
+        `SELECT count(*)::int AS n FROM transfer_documents WHERE transfer_id = $1 AND verified_at IS NOT NULL AND kind <> 'manifest'`,
+        [claim.id],
+      ) as Promise<{ n: number }[]>,
+      // Earlier attempts that ended with an error class of their own, newest first.
+      queryRows<{ errorClass: string }>(
+        this.dataSource,
+        `SELECT error_class AS "errorClass" FROM transfer_attempts
+          WHERE transfer_id = $1 AND id <> $2 AND error_class IS NOT NULL AND error_class <> 'LEASE_LOST'
+          ORDER BY id DESC LIMIT 20`,
+        [claim.id, claim.attemptId],
+      ),
+    ]);
+    const previousSame = earlier.findIndex((a) => a.errorClass !== error.errorClass);
     const decision: RetryDecision = decideAfterError(
       error.errorClass,
       {
@@ -437,6 +456,7 @@ export class ArchiveService {
         ageMs: Date.now() - claim.ageFrom.getTime(),
         retryAfterMs: error.retryAfterMs,
         copiedSomething: verified[0].n > 0 && !claim.archivedAt,
+        streak: 1 + (previousSame === -1 ? earlier.length : previousSame),
       },
       {
         baseDelayMs: this.config.RETRY_BASE_DELAY_MS,

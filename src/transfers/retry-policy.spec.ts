@@ -72,6 +72,14 @@ describe('retry policy', () => {
     });
   });
 
+  it('counts only the same failure in a row, not interrupted attempts, against the few tries', () => {
+    const integrity = (attempts: number, streak: number) =>
+      decideAfterError('INTEGRITY', { ...ctx, attempts, streak }, settings).state;
+    assert.equal(integrity(3, 1), 'retrying');
+    assert.equal(integrity(4, 2), 'retrying');
+    assert.equal(integrity(4, 3), 'failed');
+  });
+
   it('gives corrupt files a few tries, then fails with that cause', () => {
     assert.equal(decideAfterError('CORRUPT', { ...ctx, attempts: 2 }, settings).state, 'retrying');
     assert.deepEqual(decideAfterError('CORRUPT', { ...ctx, attempts: 3 }, settings), {

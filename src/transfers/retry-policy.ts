@@ -52,10 +52,13 @@ const FAILURE_CAUSES: Partial<Record<ArchiveErrorClass, string>> = {
  * The one place where an error becomes the transfer's next state.
  * `attempts` counts the attempt that just failed; `ageMs` is the time since the first callback.
  * `copiedSomething` tells whether documents were already verified (a 404 is then not harmless).
+ * `streak` counts the attempts in a row, this one included, that failed with this same class
+ * (attempts cut short by a lost lease or a crash neither count nor break it); errors that will not
+ * cure themselves are judged by it, so interruptions do not use up their few tries.
  */
 export function decideAfterError(
   errorClass: ArchiveErrorClass,
-  ctx: { attempts: number; ageMs: number; retryAfterMs?: number; copiedSomething: boolean },
+  ctx: { attempts: number; ageMs: number; retryAfterMs?: number; copiedSomething: boolean; streak?: number },
   settings: RetrySettings,
   random?: () => number,
 ): RetryDecision {
@@ -78,7 +81,7 @@ export function decideAfterError(
   }
   if (
     SHORT_RETRY_CLASSES.includes(errorClass) &&
-    ctx.attempts >= Math.min(SHORT_RETRY_ATTEMPTS, settings.maxAttempts)
+    (ctx.streak ?? ctx.attempts) >= Math.min(SHORT_RETRY_ATTEMPTS, settings.maxAttempts)
   ) {
     return { state: 'failed', cause: FAILURE_CAUSES[errorClass] ?? 'internal_error' };
   }
