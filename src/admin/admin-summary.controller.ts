@@ -1,15 +1,21 @@
-import { Controller, Get, UseGuards, UseInterceptors } from '@nestjs/common';
+import { Controller, Get, Query, UseGuards, UseInterceptors, UsePipes } from '@nestjs/common';
 import {
+  ApiBadRequestResponse,
   ApiBearerAuth,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
+import { z } from 'zod';
 import { ADMIN_BEARER_SCHEME, errorSchema, summarySchema, type Summary } from './admin-api.schemas';
 import { AdminAuthGuard } from './admin-auth.guard';
 import { AdminResponseHeadersInterceptor } from './admin-response-headers.interceptor';
 import { AdminSummaryService } from './admin-summary.service';
+import { AdminValidationPipe } from './admin-validation.pipe';
+
+/** The summary takes no parameters; one it does not know is refused like the list's. */
+export const summaryQuerySchema = z.strictObject({});
 
 @ApiTags('summary')
 @ApiBearerAuth(ADMIN_BEARER_SCHEME)
@@ -17,8 +23,10 @@ import { AdminSummaryService } from './admin-summary.service';
   description: 'No admin token, a wrong one, or none configured',
   standardSchema: errorSchema,
 })
+@ApiBadRequestResponse({ description: 'A query parameter was given', standardSchema: errorSchema })
 @Controller('admin/summary')
 @UseGuards(AdminAuthGuard)
+@UsePipes(AdminValidationPipe)
 @UseInterceptors(AdminResponseHeadersInterceptor)
 export class AdminSummaryController {
   constructor(private readonly summaries: AdminSummaryService) {}
@@ -28,7 +36,7 @@ export class AdminSummaryController {
     summary: 'Counts by state and cause, the oldest due transfer, last callbacks, mail backlog',
   })
   @ApiOkResponse({ description: 'The summary', standardSchema: summarySchema })
-  summary(): Promise<Summary> {
+  summary(@Query({ schema: summaryQuerySchema }) _query: Record<string, never>): Promise<Summary> {
     return this.summaries.summary();
   }
 }

@@ -9,8 +9,22 @@ export interface TransferCursor {
   id: string;
 }
 
+const CURSOR_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.\d{6}Z$/;
+
+/** A time PostgreSQL takes: year 1 to 9999, a day its month has, hours 0 to 23. */
+export function isCursorTime(value: string): boolean {
+  const match = CURSOR_TIME.exec(value);
+  if (!match) return false;
+  const [year, month, day, hour, minute, second] = match.slice(1).map(Number);
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
+  return (
+    year >= 1 && days !== undefined && day >= 1 && day <= days && hour <= 23 && minute <= 59 && second <= 59
+  );
+}
+
 const cursorShape = z.strictObject({
-  c: z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/),
+  c: z.string().refine(isCursorTime),
   i: z.guid(),
 });
 

@@ -34,6 +34,36 @@ describe('transfer filter parsing', () => {
     assert.equal(dismissBodySchema.parse({ reason: '  ok then  ' }).reason, 'ok then');
     assert.equal(dismissBodySchema.safeParse({ reason: '  ab  ' }).success, false);
   });
+
+  it('refuses control characters in a dismiss reason and a sender, but keeps newlines in a reason', () => {
+    assert.equal(dismissBodySchema.safeParse({ reason: 'dup\u0000licate' }).success, false);
+    assert.equal(dismissBodySchema.safeParse({ reason: 'dup\u001blicate' }).success, false);
+    assert.equal(dismissBodySchema.parse({ reason: 'line one\nline two' }).reason, 'line one\nline two');
+    assert.equal(transferListQuerySchema.safeParse({ sender: 'a\u0000@example.com' }).success, false);
+    assert.equal(
+      bulkRetryBodySchema.safeParse({ state: 'failed', sender: 'a@ex\u0085ample.com' }).success,
+      false,
+    );
+  });
+
+  it('takes a page size in plain digits only', () => {
+    assert.equal(transferListQuerySchema.parse({ limit: '007' }).limit, 7);
+    for (const limit of ['0x10', '1e2', '+5', ' 5', '5 ', '1.0', '-1', '', 'Infinity']) {
+      assert.equal(transferListQuerySchema.safeParse({ limit }).success, false, limit);
+    }
+  });
+
+  it('says a single-valued parameter was given more than once', () => {
+    for (const name of ['sender', 'platform', 'dateField', 'from', 'to', 'q', 'limit', 'cursor']) {
+      const result = transferListQuerySchema.safeParse({ [name]: ['a', 'b'] });
+      assert.equal(result.success, false);
+      assert.deepEqual(
+        result.error?.issues.map((i) => [i.path[0], i.message]),
+        [[name, 'is given more than once']],
+        name,
+      );
+    }
+  });
 });
 
 describe('transfer filter SQL', () => {

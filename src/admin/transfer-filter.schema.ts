@@ -22,6 +22,18 @@ export const LIST_LIMIT = { default: 50, max: 200 } as const;
 export const BULK_RETRY_LIMIT = { default: 100, max: 500 } as const;
 export const DISMISS_REASON = { min: 3, max: 500 } as const;
 
+/**
+ * The error of a parameter that takes one value: a repeated query parameter arrives as an array,
+ * and is named as such; anything else gets `message` (zod's own when absent).
+ */
+const oneValue =
+  (message?: string) =>
+  (issue: { input?: unknown }): string | undefined =>
+    Array.isArray(issue.input) ? 'is given more than once' : message;
+
+/** Control characters PostgreSQL cannot store (NUL) or an operator would not type; tab and newlines pass. */
+const CONTROL_CHARACTERS = /(?![\t\n\r])\p{Cc}/u;
+
 /** One value, a repeated parameter (`?state=a&state=b`) or a comma-separated list (`?state=a,b`). */
 const list = <T extends z.ZodType<string, string>>(item: T, description: string) =>
   z
@@ -45,7 +57,7 @@ const cause = z
 
 const instant = z
   .union([z.iso.datetime({ offset: true }), z.iso.date()], {
-    error: 'must be an ISO 8601 date or date-time, e.g. 2026-01-31 or 2026-01-31T08:00:00Z',
+    error: oneValue('must be an ISO 8601 date or date-time, e.g. 2026-01-31 or 2026-01-31T08:00:00Z'),
   })
   .transform((s) => new Date(s));
 
@@ -59,25 +71,25 @@ const filterFields = {
     `Causes such as corrupt_pdf or token_rejected; \`${NO_CAUSE}\` matches transfers without a cause.`,
   ).optional(),
   sender: z
-    .string()
+    .string({ error: oneValue() })
     .trim()
     .max(320)
-    .regex(/^[^\s@]+@[^\s@]+$/, { error: 'must be an e-mail address' })
+    .regex(/^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+$/u, { error: 'must be an e-mail address' })
     .optional()
     .meta({ description: "The sender's e-mail address (case-insensitive, exact)." }),
   platform: z
-    .string()
+    .string({ error: oneValue() })
     .regex(/^[a-z0-9_-]{1,64}$/, { error: 'must be a platform name such as esignanywhere' })
     .optional()
     .meta({ description: 'The e-signature platform, e.g. esignanywhere.' }),
   dateField: z
-    .enum(['created', 'updated'], { error: 'must be created or updated' })
+    .enum(['created', 'updated'], { error: oneValue('must be created or updated') })
     .default('created')
     .meta({ description: 'Which timestamp `from` and `to` apply to.' }),
   from: instant.optional().meta({ description: 'Inclusive lower bound (ISO 8601).' }),
   to: instant.optional().meta({ description: 'Exclusive upper bound (ISO 8601).' }),
   q: z
-    .string()
+    .string({ error: oneValue() })
     .regex(/^[0-9A-Fa-f-]{1,36}$/, { error: 'must be the start of an envelope id (hex digits and dashes)' })
     .optional()
     .meta({ description: 'Envelope id, or its first characters.' }),
@@ -105,7 +117,7 @@ function toFilter(input: FilterInput): TransferFilter {
 }
 
 const cursor = z
-  .string()
+  .string({ error: oneValue() })
   .max(200)
   .transform((value, ctx) => {
     const decoded = decodeCursor(value);
@@ -127,11 +139,17 @@ export interface TransferListQuery {
 export const transferListQuerySchema = z
   .strictObject({
     ...filterFields,
-    limit: z.coerce
-      .number({ error: 'must be a whole number' })
-      .int({ error: 'must be a whole number' })
-      .min(1, { error: 'must be at least 1' })
-      .max(LIST_LIMIT.max, { error: `must be at most ${LIST_LIMIT.max}` })
+    // Digits only: no signs, exponents, hex or blanks that Number() would take.
+    limit: z
+      .string({ error: oneValue('must be a whole number') })
+      .regex(/^[0-9]+$/, { error: 'must be a whole number' })
+      .transform(Number)
+      .pipe(
+        z
+          .number()
+          .min(1, { error: 'must be at least 1' })
+          .max(LIST_LIMIT.max, { error: `must be at most ${LIST_LIMIT.max}` }),
+      )
       .default(LIST_LIMIT.default)
       .meta({ description: `Page size (default ${LIST_LIMIT.default}, at most ${LIST_LIMIT.max}).` }),
     cursor: cursor.optional(),
@@ -189,6 +207,7 @@ export const dismissBodySchema = z.strictObject(
       .trim()
       .min(DISMISS_REASON.min, { error: `must be at least ${DISMISS_REASON.min} characters` })
       .max(DISMISS_REASON.max, { error: `must be at most ${DISMISS_REASON.max} characters` })
+      .refine((reason) => !CONTROL_CHARACTERS.test(reason), { error: 'must not contain control characters' })
       .meta({ description: 'Why nobody should retry this transfer; kept with it and in the audit log.' }),
   },
   { error: 'must be a JSON object with a reason' },

@@ -1,10 +1,27 @@
-import type { FastifyInstance } from 'fastify';
-import { ESAW_CALLBACK_ACTIONS } from '../platforms/esignanywhere/esignanywhere-callback.parser';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import {
+  ESAW_CALLBACK_ACTIONS,
+  ESIGNANYWHERE,
+} from '../platforms/esignanywhere/esignanywhere-callback.parser';
 import type { MetricsService } from './metrics.service';
 
-const KNOWN_ACTIONS = new Set<string>(ESAW_CALLBACK_ACTIONS);
+/** The platform label of a request to `/callbacks/` that matched no callback route. */
+export const UNKNOWN_PLATFORM = 'unknown';
+/** The action label of an action that is not one of its platform's known ones, or of none. */
+export const OTHER_ACTION = 'other';
 
-function outcomeOf(status: number): string {
+/** Known actions by platform: the only action label values besides `other`. */
+const KNOWN_ACTIONS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
+  [ESIGNANYWHERE, new Set<string>(ESAW_CALLBACK_ACTIONS)],
+]);
+
+/** Statuses the service answers with; any other is counted by its class (`4xx`). */
+const KNOWN_STATUSES = new Set([200, 400, 401, 403, 404, 405, 408, 413, 414, 415, 429, 431, 500, 503]);
+
+// A route template (never the raw URL) of a callback endpoint names its platform.
+const CALLBACK_ROUTE = /^\/callbacks\/([a-z0-9-]+)$/;
+
+export function outcomeOf(status: number): string {
   if (status < 300) return 'accepted';
   if (status === 401) return 'unauthorized';
   if (status === 503) return 'unavailable';
@@ -12,20 +29,53 @@ function outcomeOf(status: number): string {
   return 'error';
 }
 
+export function statusLabel(status: number): string {
+  return KNOWN_STATUSES.has(status) ? String(status) : `${Math.floor(status / 100)}xx`;
+}
+
+/**
+ * The labels of a request under `/callbacks/`, or undefined for any other request. Every value
+ * comes from a closed set: the platforms with a callback route (`unknown` for a path that matched
+ * none), their known actions (`other` for anything else) and the outcome of the status.
+ */
+export function callbackLabels(
+  routeUrl: string | undefined,
+  url: string,
+  query: unknown,
+): { platform: string; action: string } | undefined {
+  const route = routeUrl === undefined ? null : CALLBACK_ROUTE.exec(routeUrl);
+  if (route && KNOWN_ACTIONS.has(route[1])) {
+    const action = (query as Record<string, unknown> | undefined)?.action;
+    const known = KNOWN_ACTIONS.get(route[1])!;
+    return {
+      platform: route[1],
+      action: typeof action === 'string' && known.has(action) ? action : OTHER_ACTION,
+    };
+  }
+  if (url === '/callbacks' || url.startsWith('/callbacks/') || url.startsWith('/callbacks?')) {
+    return { platform: UNKNOWN_PLATFORM, action: OTHER_ACTION };
+  }
+  return undefined;
+}
+
+function matchedRoute(request: FastifyRequest): string | undefined {
+  return request.is404 ? undefined : request.routeOptions.url;
+}
+
 /**
  * Counts every answer to a callback, including those refused by the guard or the body limit,
- * and its latency. Labels stay bounded: unknown actions are counted as `other`.
+ * and its latency. Labels never hold text from the request (see `callbackLabels`), so random
+ * paths and actions cannot grow /metrics.
  */
 export function registerCallbackMetrics(fastify: FastifyInstance, metrics: MetricsService): void {
   fastify.addHook('onResponse', (request, reply, done) => {
-    const match = /^\/callbacks\/([a-z0-9-]{1,32})(?:[/?]|$)/.exec(request.url);
-    if (match) {
-      const action = (request.query as Record<string, unknown> | undefined)?.action;
+    const labels = callbackLabels(matchedRoute(request), request.url, request.query);
+    if (labels) {
       metrics.callbackAnswered(
-        match[1],
-        typeof action === 'string' && KNOWN_ACTIONS.has(action) ? action : 'other',
+        labels.platform,
+        labels.action,
         outcomeOf(reply.statusCode),
-        reply.statusCode,
+        statusLabel(reply.statusCode),
         reply.elapsedTime / 1000,
       );
     }

@@ -10,7 +10,7 @@ export class MetricsService {
 
   private readonly callbacks = new Counter({
     name: 'esign_callbacks_total',
-    help: 'Callbacks received, by platform, action and outcome (noted, ignored, rejected, unavailable).',
+    help: 'Callbacks answered, by platform (unknown: a path no platform has), action (other: not a known one) and outcome.',
     labelNames: ['platform', 'action', 'outcome'] as const,
     registers: [this.registry],
   });
@@ -82,9 +82,10 @@ export class MetricsService {
     });
   }
 
-  callbackAnswered(platform: string, action: string, outcome: string, status: number, seconds: number): void {
+  /** Every label value must come from a closed set (see `callbackLabels`), never from the request. */
+  callbackAnswered(platform: string, action: string, outcome: string, status: string, seconds: number): void {
     this.callbacks.inc({ platform, action, outcome });
-    this.ackLatency.observe({ platform, status: String(status) }, seconds);
+    this.ackLatency.observe({ platform, status }, seconds);
   }
 
   attemptFinished(outcome: string, errorClass?: string): void {

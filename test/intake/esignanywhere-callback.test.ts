@@ -76,6 +76,36 @@ describe('eSignAnyWhere callback intake', () => {
     );
   });
 
+  it('notes a callback whose other parameters hold a NUL byte or a broken percent-encoding', async () => {
+    const envelope = '12121212-2222-4333-8444-555555555555';
+    const res = await fetch(
+      `${callbackUrl(svc.url, { envelope, action: 'workstepFinished', token: TEST_CALLBACK_TOKEN })}` +
+        '&ref=a%00b&note=%E2%82',
+    );
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { status: 'noted' });
+    const [noted] = await rows(svc.db.url, 'SELECT request FROM noted_events WHERE envelope_id = $1', [
+      envelope,
+    ]);
+    const request = noted.request as { query: Record<string, string> };
+    assert.equal(request.query.ref, 'a\uFFFDb');
+    assert.equal(request.query.note, '%E2%82');
+  });
+
+  it('answers 405 to HEAD and notes nothing: a HEAD is never a callback', async () => {
+    const envelope = '13131313-2222-4333-8444-555555555555';
+    const res = await fetch(
+      callbackUrl(svc.url, { envelope, action: 'envelopeFinished', token: TEST_CALLBACK_TOKEN }),
+      { method: 'HEAD' },
+    );
+    assert.equal(res.status, 405);
+    assert.equal(res.headers.get('allow'), 'GET, POST');
+    assert.equal(
+      (await rows(svc.db.url, 'SELECT 1 FROM noted_events WHERE envelope_id = $1', [envelope])).length,
+      0,
+    );
+  });
+
   it('accepts POST with any body and ignores it; envelopeExpired creates work', async () => {
     const envelope = '22222222-2222-4333-8444-555555555555';
     const res = await fetch(
