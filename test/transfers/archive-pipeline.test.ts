@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ArchiveWorld } from '../support/archive-world';
+import { s3rverOnly } from '../support/s3';
 
 describe('archive pipeline', () => {
   let world: ArchiveWorld;
@@ -260,21 +261,24 @@ describe('archive pipeline', () => {
     assert.ok(kinds.includes('audit_trail_pdf') && kinds.includes('audit_trail_xml'));
   });
 
-  it('keeps retrying while S3 is down and archives once it is back', async () => {
-    const envelope = world.createEnvelope({ callbackUrl: null });
-    world.sim.finishEnvelope(envelope.id, 'Completed');
-    await world.s3.down();
-    try {
-      assert.equal(await world.sendCallback(envelope.id), 200);
-      const retrying = await world.waitForState(envelope.id, ['retrying']);
-      assert.equal(retrying.last_error_class, 'TRANSIENT');
-      assert.equal(world.sim.requests({ endpoint: 'envelope.delete', envelopeId: envelope.id }).length, 0);
-    } finally {
-      await world.s3.up();
-    }
-    await world.waitForState(envelope.id, ['done'], 60_000);
-    assert.equal(world.sim.requests({ endpoint: 'envelope.delete', envelopeId: envelope.id }).length, 1);
-  });
+  s3rverOnly(it, 'down() and up() stop and restart the server')(
+    'keeps retrying while S3 is down and archives once it is back',
+    async () => {
+      const envelope = world.createEnvelope({ callbackUrl: null });
+      world.sim.finishEnvelope(envelope.id, 'Completed');
+      await world.s3.down();
+      try {
+        assert.equal(await world.sendCallback(envelope.id), 200);
+        const retrying = await world.waitForState(envelope.id, ['retrying']);
+        assert.equal(retrying.last_error_class, 'TRANSIENT');
+        assert.equal(world.sim.requests({ endpoint: 'envelope.delete', envelopeId: envelope.id }).length, 0);
+      } finally {
+        await world.s3.up();
+      }
+      await world.waitForState(envelope.id, ['done'], 60_000);
+      assert.equal(world.sim.requests({ endpoint: 'envelope.delete', envelopeId: envelope.id }).length, 1);
+    },
+  );
 });
 
 async function waitForMail(

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ArchiveWorld } from '../support/archive-world';
+import { s3rverOnly } from '../support/s3';
 
 /** What S3 holds for each document of a transfer, against what the platform serves. */
 async function assertCopiesEqualPlatform(world: ArchiveWorld, envelopeId: string, transferId: string) {
@@ -39,39 +40,45 @@ describe('copies count only when proven', () => {
     await world.close();
   });
 
-  it('a copy the store kept with other bytes is never counted: retried, replaced, then deleted once', async () => {
-    const envelope = world.createEnvelope({ callbackUrl: null });
-    world.sim.finishEnvelope(envelope.id, 'Completed');
-    world.s3.corruptNextWrites(1, 'archive/20'); // a document, not the store's probe
-    assert.equal(await world.sendCallback(envelope.id), 200);
-    const transfer = await world.waitForState(envelope.id, ['done', 'failed'], 60_000);
-    assert.equal(transfer.state, 'done');
-    const attempts = await world.query<{ error_class: string | null }>(
-      'SELECT error_class FROM transfer_attempts WHERE transfer_id = $1 ORDER BY id',
-      [transfer.id],
-    );
-    assert.equal(attempts[0].error_class, 'INTEGRITY', 'the corrupted copy failed its proof');
-    assert.equal(world.sim.requests({ endpoint: 'envelope.delete', envelopeId: envelope.id }).length, 1);
-    await assertCopiesEqualPlatform(world, envelope.id, transfer.id);
-  });
-
-  it('a store that keeps corrupting fails as copy_not_verified, mails ops and never deletes', async () => {
-    const envelope = world.createEnvelope({ callbackUrl: null });
-    world.sim.finishEnvelope(envelope.id, 'Completed');
-    world.s3.corruptNextWrites(1_000, 'archive/');
-    try {
+  s3rverOnly(it, 'corruptNextWrites makes the server keep other bytes than it was sent')(
+    'a copy the store kept with other bytes is never counted: retried, replaced, then deleted once',
+    async () => {
+      const envelope = world.createEnvelope({ callbackUrl: null });
+      world.sim.finishEnvelope(envelope.id, 'Completed');
+      world.s3.corruptNextWrites(1, 'archive/20'); // a document, not the store's probe
       assert.equal(await world.sendCallback(envelope.id), 200);
       const transfer = await world.waitForState(envelope.id, ['done', 'failed'], 60_000);
-      assert.equal(transfer.state, 'failed');
-      assert.equal(transfer.cause, 'copy_not_verified');
-    } finally {
-      world.s3.corruptNextWrites(0);
-    }
-    const mails = await mailsAbout(world, envelope.id);
-    assert.match(mails[0].text, /copy_not_verified/);
-    assert.equal(world.sim.requests({ endpoint: 'envelope.delete', envelopeId: envelope.id }).length, 0);
-    assert.equal(world.sim.getEnvelope(envelope.id)?.deleted, false);
-  });
+      assert.equal(transfer.state, 'done');
+      const attempts = await world.query<{ error_class: string | null }>(
+        'SELECT error_class FROM transfer_attempts WHERE transfer_id = $1 ORDER BY id',
+        [transfer.id],
+      );
+      assert.equal(attempts[0].error_class, 'INTEGRITY', 'the corrupted copy failed its proof');
+      assert.equal(world.sim.requests({ endpoint: 'envelope.delete', envelopeId: envelope.id }).length, 1);
+      await assertCopiesEqualPlatform(world, envelope.id, transfer.id);
+    },
+  );
+
+  s3rverOnly(it, 'corruptNextWrites makes the server keep other bytes than it was sent')(
+    'a store that keeps corrupting fails as copy_not_verified, mails ops and never deletes',
+    async () => {
+      const envelope = world.createEnvelope({ callbackUrl: null });
+      world.sim.finishEnvelope(envelope.id, 'Completed');
+      world.s3.corruptNextWrites(1_000, 'archive/');
+      try {
+        assert.equal(await world.sendCallback(envelope.id), 200);
+        const transfer = await world.waitForState(envelope.id, ['done', 'failed'], 60_000);
+        assert.equal(transfer.state, 'failed');
+        assert.equal(transfer.cause, 'copy_not_verified');
+      } finally {
+        world.s3.corruptNextWrites(0);
+      }
+      const mails = await mailsAbout(world, envelope.id);
+      assert.match(mails[0].text, /copy_not_verified/);
+      assert.equal(world.sim.requests({ endpoint: 'envelope.delete', envelopeId: envelope.id }).length, 0);
+      assert.equal(world.sim.getEnvelope(envelope.id)?.deleted, false);
+    },
+  );
 
   it('a listed file that answers 404 fails as file_missing with ops mail, never gone, never deleted', async () => {
     const envelope = world.createEnvelope({ callbackUrl: null });
@@ -92,37 +99,40 @@ describe('copies count only when proven', () => {
   });
 });
 
-describe('on a store without ListMultipartUploads', () => {
-  let world: ArchiveWorld;
-  before(async () => {
-    world = await ArchiveWorld.start({ s3Features: { listUploads: false } });
-  });
-  after(async () => {
-    await world.close();
-  });
+s3rverOnly(describe, 's3Features: { listUploads: false } plays a store without ListMultipartUploads')(
+  'on a store without ListMultipartUploads',
+  () => {
+    let world: ArchiveWorld;
+    before(async () => {
+      world = await ArchiveWorld.start({ s3Features: { listUploads: false } });
+    });
+    after(async () => {
+      await world.close();
+    });
 
-  it('archives, and a failing envelope shows its real cause, not the clean-up', async () => {
-    const good = world.createEnvelope({
-      callbackUrl: null,
-      documents: [{ fileName: 'Large.pdf', size: 7 * 1024 * 1024 }],
+    it('archives, and a failing envelope shows its real cause, not the clean-up', async () => {
+      const good = world.createEnvelope({
+        callbackUrl: null,
+        documents: [{ fileName: 'Large.pdf', size: 7 * 1024 * 1024 }],
+      });
+      world.sim.finishEnvelope(good.id, 'Completed');
+      const bad = world.createEnvelope({ callbackUrl: null });
+      world.sim.finishEnvelope(bad.id, 'Completed');
+      const [doc] = world.sim.envelopeFiles(bad.id).filter((f) => f.kind === 'document');
+      world.sim.addFault({
+        endpoint: 'file.get',
+        fileId: doc.fileId,
+        fault: { kind: 'corruptPdf', mode: 'trailer' },
+      });
+      assert.equal(await world.sendCallback(good.id), 200);
+      assert.equal(await world.sendCallback(bad.id), 200);
+      const done = await world.waitForState(good.id, ['done', 'failed'], 60_000);
+      assert.equal(done.state, 'done');
+      await assertCopiesEqualPlatform(world, good.id, done.id);
+      const failed = await world.waitForState(bad.id, ['failed'], 60_000);
+      assert.equal(failed.cause, 'corrupt_pdf');
+      assert.ok(failed.attempts > 1, 'the retries ran the clean-up of earlier attempts');
+      assert.equal(failed.last_error_class, 'CORRUPT');
     });
-    world.sim.finishEnvelope(good.id, 'Completed');
-    const bad = world.createEnvelope({ callbackUrl: null });
-    world.sim.finishEnvelope(bad.id, 'Completed');
-    const [doc] = world.sim.envelopeFiles(bad.id).filter((f) => f.kind === 'document');
-    world.sim.addFault({
-      endpoint: 'file.get',
-      fileId: doc.fileId,
-      fault: { kind: 'corruptPdf', mode: 'trailer' },
-    });
-    assert.equal(await world.sendCallback(good.id), 200);
-    assert.equal(await world.sendCallback(bad.id), 200);
-    const done = await world.waitForState(good.id, ['done', 'failed'], 60_000);
-    assert.equal(done.state, 'done');
-    await assertCopiesEqualPlatform(world, good.id, done.id);
-    const failed = await world.waitForState(bad.id, ['failed'], 60_000);
-    assert.equal(failed.cause, 'corrupt_pdf');
-    assert.ok(failed.attempts > 1, 'the retries ran the clean-up of earlier attempts');
-    assert.equal(failed.last_error_class, 'CORRUPT');
-  });
-});
+  },
+);
