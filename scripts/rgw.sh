@@ -183,12 +183,21 @@ CONF
 
   say "starting the S3 gateway on 127.0.0.1:$port"
   radosgw "${cc[@]}" -n client.rgw
-  wait_for 90 curl -sf -o /dev/null "http://127.0.0.1:$port/" || { say "the gateway did not answer"; exit 1; }
+  wait_for 90 http_ok "$port" || { say "the gateway did not answer"; exit 1; }
   radosgw-admin "${cc[@]}" user create --uid=conformance --display-name=conformance \
     --access-key="$access_key" --secret-key="$secret_key" >/dev/null
   trap - EXIT
   say "up in $((SECONDS - began)) s (logs in $dir/log)"
   echo "http://127.0.0.1:$port"
+}
+
+# Whether an HTTP server on the port answers 200 to GET / (RGW lists no buckets for anonymous).
+http_ok() {
+  (
+    exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+    printf 'GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
+    IFS= read -r -t 5 line <&3 && [[ $line == "HTTP/1."?" 200"* ]]
+  ) 2>/dev/null
 }
 
 osd_up() {
