@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
 import { startTestApp, TEST_CALLBACK_TOKEN, type RunningApp } from '../support/app';
@@ -31,10 +32,13 @@ describe('intake when PostgreSQL refuses the database', () => {
     db = await createTestDatabase();
     // Superusers ignore connection limits, so the service connects as the database's owner instead.
     role = `${db.name}_app`;
-    await admin(`CREATE ROLE ${role} LOGIN`);
+    // A password of its own: the embedded PostgreSQL asks for one, where a local one may trust.
+    const password = randomBytes(12).toString('hex');
+    await admin(`CREATE ROLE ${role} LOGIN PASSWORD '${password}'`);
     await admin(`ALTER DATABASE ${db.name} OWNER TO ${role}`);
     const appUrl = new URL(db.url);
     appUrl.username = role;
+    appUrl.password = password;
     svc = await startTestApp(
       { DATABASE_URL: appUrl.toString(), DATABASE_POOL_SIZE: '2' },
       { db: { ...db, url: appUrl.toString() } },
