@@ -71,6 +71,8 @@ const MAX_WRITE_ROUNDS = 3;
 
 /** What a final write sends: bytes in memory, or a staged object copied server-side. */
 type FinalSource = { kind: 'bytes'; body: Buffer } | { kind: 'staged'; stagingKey: string; etag?: string };
+/** Stores differ per request kind (Ceph RGW honours conditions and tags on PutObject, not on CopyObject). */
+type WriteKind = 'put' | 'copy';
 
 interface FinalContent {
   size: number;
@@ -104,10 +106,12 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
   private readonly client: S3Client;
   private readonly bucket: string;
   private readonly keyPrefix: string;
-  /** Whether this endpoint keeps tags sent with a write; unknown until the first tagged write. */
-  private tagsOnPut: boolean | undefined;
-  /** Whether this endpoint honours `If-None-Match`/`If-Match` on writes; probed once. */
-  private conditionalWrites: Promise<boolean> | undefined;
+  /** Whether this endpoint keeps tags sent with each kind of write; unknown until the first tagged one. */
+  private readonly tagsKept: Record<WriteKind, boolean | undefined> = { put: undefined, copy: undefined };
+  /** Whether this endpoint honours `If-None-Match`/`If-Match` on each kind of write; probed once each. */
+  private readonly conditional: Partial<Record<WriteKind, Promise<boolean>>> = {};
+  /** Set once the store refused a quoted ETag in `If-Match` that matched (Ceph RGW compares bare ones). */
+  private bareIfMatch = false;
   /** Set once the endpoint answered that it cannot list unfinished uploads. */
   private uploadListingMissing = false;
 
@@ -188,7 +192,7 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
           ContentType: contentType,
         });
         const completed = await upload.done();
-        source = { kind: 'staged', stagingKey, etag: completed.ETag };
+        source = { kind: 'staged', stagingKey, etag: normaliseEtag(completed.ETag) };
       }
       const content = { size: meter.bytes, sha256: meter.sha256, contentType, metadata, tags };
       const written = await this.writeFinal(objectKey, source, content, signal);
@@ -372,14 +376,16 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
     content: FinalContent,
     signal: AbortSignal | undefined,
   ): Promise<{ etag?: string; proof: ProofMethod; adopted: boolean }> {
-    const conditional = await this.supportsConditionalWrites();
+    const kind: WriteKind = source.kind === 'bytes' ? 'put' : 'copy';
+    const conditional = await this.supportsConditions(kind, source);
     // Where the store enforces conditions, assume the key is free and let S3 say otherwise.
     let occupant: Occupant = conditional ? { kind: 'none' } : await this.inspect(objectKey, content, signal);
+    let conditionedOn: string | undefined;
     for (let round = 0; round < MAX_WRITE_ROUNDS; round++) {
       switch (occupant.kind) {
         case 'same':
-          if (content.tags.length > 0 && this.tagsOnPut !== true)
-            await this.finishTags(objectKey, content.tags, true);
+          // Its writer may have died before tagging it (on a store that needs a request of its own).
+          await this.ensureTags(objectKey, content.tags);
           return { etag: occupant.etag, proof: occupant.proof, adopted: true };
         case 'other':
           throw new StorageError(
@@ -395,18 +401,26 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
             ? {}
             : occupant.kind === 'none'
               ? { IfNoneMatch: '*' }
-              : { IfMatch: occupant.etag };
+              : { IfMatch: this.ifMatchValue(occupant.etag) };
           let etag: string | undefined;
           let tagsSent: boolean;
           try {
-            ({ etag, tagsSent } = await this.sendFinal(objectKey, source, content, condition));
+            ({ etag, tagsSent } = await this.sendFinal(objectKey, source, content, kind, condition));
           } catch (error) {
             if (!isPreconditionFailure(error)) throw storageErrorFromS3(error, `writing ${objectKey}`);
+            const refusedEtag = occupant.kind === 'unproven' ? occupant.etag : undefined;
             occupant = await this.inspect(objectKey, content, signal);
+            // The very ETag we conditioned on is still there: the store wants it without quotes.
+            if (refusedEtag !== undefined && occupant.kind === 'unproven' && occupant.etag === refusedEtag) {
+              if (conditionedOn === refusedEtag || this.bareIfMatch)
+                throw storageErrorFromS3(error, `replacing ${objectKey}`);
+              conditionedOn = refusedEtag;
+              this.bareIfMatch = true;
+            }
             continue;
           }
           const proof = await this.prove(objectKey, content, etag, signal);
-          await this.finishTags(objectKey, content.tags, tagsSent);
+          await this.finishTags(objectKey, content.tags, kind, tagsSent);
           return { etag, proof, adopted: false };
         }
       }
@@ -422,9 +436,10 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
     objectKey: string,
     source: FinalSource,
     content: FinalContent,
+    kind: WriteKind,
     condition: { IfNoneMatch?: string; IfMatch?: string },
   ): Promise<{ etag: string | undefined; tagsSent: boolean }> {
-    const tagsSent = content.tags.length > 0 && this.tagsOnPut !== false;
+    const tagsSent = content.tags.length > 0 && this.tagsKept[kind] !== false;
     const metadata = { ...content.metadata, [SHA256_METADATA_KEY]: content.sha256 };
     if (source.kind === 'staged') {
       const result = await this.client.send(
@@ -432,7 +447,7 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
           Bucket: this.bucket,
           Key: objectKey,
           CopySource: `${encodeURIComponent(this.bucket)}/${source.stagingKey.split('/').map(encodeURIComponent).join('/')}`,
-          // Only the bytes this call staged, never another writer's.
+          // Only the bytes this call staged, never another writer's (where the store checks it).
           CopySourceIfMatch: source.etag,
           MetadataDirective: 'REPLACE',
           ContentType: content.contentType,
@@ -444,7 +459,7 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
           ...condition,
         }),
       );
-      return { etag: result.CopyObjectResult?.ETag, tagsSent };
+      return { etag: normaliseEtag(result.CopyObjectResult?.ETag), tagsSent };
     }
     const checksum = Buffer.from(content.sha256, 'hex').toString('base64');
     const command = new PutObjectCommand({
@@ -469,7 +484,7 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
       { step: 'build', name: 'knownPayloadSha256' },
     );
     const result = await this.client.send(command);
-    return { etag: result.ETag, tagsSent };
+    return { etag: normaliseEtag(result.ETag), tagsSent };
   }
 
   /**
@@ -545,43 +560,62 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
   }
 
   /**
-   * Whether the endpoint honours conditions on writes. Asked once, with a write that a store
-   * honouring them refuses without writing anything: `If-Match` on a key that does not exist. Only
-   * a store that ignores conditions writes the throwaway object (and it is removed at once). A
-   * failed question is asked again next time.
+   * Whether the endpoint honours conditions on this kind of write. Asked once per kind, with a write
+   * that a store honouring them refuses without writing anything: `If-Match` on a key that does not
+   * exist. Only a store that ignores them writes the throwaway object (removed at once). A failed
+   * question is asked again next time.
    */
-  private supportsConditionalWrites(): Promise<boolean> {
-    this.conditionalWrites ??= this.probeConditionalWrites().then(
+  private supportsConditions(kind: WriteKind, source: FinalSource): Promise<boolean> {
+    const asked = this.conditional[kind];
+    if (asked) return asked;
+    const answer = (async () => {
+      // A store that ignores them on PutObject ignores them on CopyObject too.
+      if (kind === 'copy' && !(await this.supportsConditions('put', source))) return false;
+      return this.probeConditions(kind, source);
+    })().then(
       (supported) => {
-        if (supported)
-          this.logger.log('S3 honours conditional writes: final keys are written with If-None-Match');
+        const what = kind === 'put' ? 'PutObject' : 'CopyObject';
+        if (supported) this.logger.log(`S3 honours conditional writes on ${what}`);
         else
           this.logger.warn(
-            'S3 ignores conditional writes (If-Match, If-None-Match): each final key is looked at before it is ' +
-              'written, which leaves a short window between look and write; prefer a store that honours them',
+            `S3 ignores conditional writes (If-Match, If-None-Match) on ${what}: each final key is looked at ` +
+              'before it is written, which leaves a short window between look and write; prefer a store that honours them',
           );
         return supported;
       },
       (error: unknown) => {
-        this.conditionalWrites = undefined;
+        delete this.conditional[kind];
         throw storageErrorFromS3(error, 'checking whether S3 honours conditional writes');
       },
     );
-    return this.conditionalWrites;
+    this.conditional[kind] = answer;
+    return answer;
   }
 
-  private async probeConditionalWrites(): Promise<boolean> {
+  private async probeConditions(kind: WriteKind, source: FinalSource): Promise<boolean> {
     const Key = `${this.keyPrefix}${STAGING_FOLDER}/probe-${randomUUID()}`;
+    const IfMatch = this.ifMatchValue('"00000000000000000000000000000000"');
     try {
-      await this.client.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key,
-          Body: 'probe',
-          ContentType: 'text/plain',
-          IfMatch: '"00000000000000000000000000000000"',
-        }),
-      );
+      if (kind === 'put' || source.kind === 'bytes') {
+        await this.client.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key,
+            Body: 'probe',
+            ContentType: 'text/plain',
+            IfMatch,
+          }),
+        );
+      } else {
+        await this.client.send(
+          new CopyObjectCommand({
+            Bucket: this.bucket,
+            Key,
+            CopySource: `${encodeURIComponent(this.bucket)}/${source.stagingKey.split('/').map(encodeURIComponent).join('/')}`,
+            IfMatch,
+          }),
+        );
+      }
     } catch (error) {
       if (isPreconditionFailure(error) || storageErrorFromS3(error, 'probe').code === 'NOT_FOUND')
         return true;
@@ -592,42 +626,65 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
     return false;
   }
 
+  /** An ETag for `If-Match`, quoted as HTTP says, or bare for a store that compares bare ones. */
+  private ifMatchValue(etag: string | undefined): string | undefined {
+    if (etag === undefined) return undefined;
+    return this.bareIfMatch ? etag.replace(/"/g, '') : etag;
+  }
+
   /**
    * Makes sure the object just written carries `tags`. The first time tags go with a write, they
    * are read back: an S3 that kept them is trusted from then on; one that dropped them (or will not
    * say) gets them in a PutObjectTagging of their own, now and for every later object. That request
    * only ever carries the same tag set the write did.
    */
-  private async finishTags(objectKey: string, tags: ObjectTag[], sentWithPut: boolean): Promise<void> {
-    if (tags.length === 0 || (sentWithPut && this.tagsOnPut === true)) return;
-    if (sentWithPut && (await this.learnTagsOnPut(objectKey, tags))) return;
+  private async finishTags(
+    objectKey: string,
+    tags: ObjectTag[],
+    kind: WriteKind,
+    sentWithWrite: boolean,
+  ): Promise<void> {
+    if (tags.length === 0 || (sentWithWrite && this.tagsKept[kind] === true)) return;
+    if (sentWithWrite && (await this.learnTags(objectKey, tags, kind))) return;
     await this.putTags(objectKey, tags);
   }
 
-  /** Reads back the tags a write carried and remembers whether this S3 keeps them. */
-  private async learnTagsOnPut(objectKey: string, tags: ObjectTag[]): Promise<boolean> {
-    let kept = false; // not allowed to look: tag the safe way
+  /** Reads back the tags a write carried and remembers whether this S3 keeps them on that kind of write. */
+  private async learnTags(objectKey: string, tags: ObjectTag[], kind: WriteKind): Promise<boolean> {
+    const kept = (await this.hasTags(objectKey, tags)) ?? false; // not allowed to look: tag the safe way
+    // Once dropped, always sent on their own; the log says so when the answer first arrives.
+    const learned = this.tagsKept[kind] === false ? false : kept;
+    const what = kind === 'put' ? 'an upload' : 'a copy';
+    if (learned !== this.tagsKept[kind]) {
+      if (learned) this.logger.log(`S3 keeps the tags sent with ${what}`);
+      else
+        this.logger.warn(
+          `S3 did not keep (or would not show) the tags sent with ${what}; tagging each such object with a request of its own`,
+        );
+    }
+    this.tagsKept[kind] = learned;
+    return kept;
+  }
+
+  /** Tags an adopted copy whose writer did not get to tag it; the tag set is the same every attempt sends. */
+  private async ensureTags(objectKey: string, tags: ObjectTag[]): Promise<void> {
+    if (tags.length === 0) return;
+    if ((await this.hasTags(objectKey, tags)) === false) await this.putTags(objectKey, tags);
+  }
+
+  /** Whether the object carries every one of `tags`; undefined when the role may not look. */
+  private async hasTags(objectKey: string, tags: ObjectTag[]): Promise<boolean | undefined> {
     try {
       const found = await this.client.send(
         new GetObjectTaggingCommand({ Bucket: this.bucket, Key: objectKey }),
       );
       const keys = new Set((found.TagSet ?? []).map((tag) => tag.Key));
-      kept = tags.every((tag) => keys.has(tag.key));
+      return tags.every((tag) => keys.has(tag.key));
     } catch (error) {
       const failure = storageErrorFromS3(error, `reading the tags of ${objectKey}`);
       if (failure.code !== 'CONFIG') throw failure;
+      return undefined;
     }
-    // Once dropped, always sent on their own; the log says so when the answer first arrives.
-    const learned = this.tagsOnPut === false ? false : kept;
-    if (learned !== this.tagsOnPut) {
-      if (learned) this.logger.log('S3 keeps the tags sent with an upload');
-      else
-        this.logger.warn(
-          'S3 did not keep (or would not show) the tags sent with an upload; tagging each object with a request of its own',
-        );
-    }
-    this.tagsOnPut = learned;
-    return kept;
   }
 
   private async putTags(objectKey: string, tags: ObjectTag[]): Promise<void> {
@@ -660,7 +717,7 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
         objectKey,
         size: found.ContentLength ?? 0,
         sha256: sha256 !== undefined && SHA256_HEX.test(sha256) ? sha256 : undefined,
-        etag: found.ETag,
+        etag: normaliseEtag(found.ETag),
         contentType: found.ContentType,
         lastModified: found.LastModified,
         metadata,
@@ -829,6 +886,12 @@ export class S3ObjectStore implements ObjectStore, OnApplicationShutdown {
     }
     return storageErrorFromS3(error, `upload of ${objectKey}`);
   }
+}
+
+/** An ETag in one form (quoted, as HEAD answers it), whatever form a store answered with; undefined when empty. */
+function normaliseEtag(etag: string | undefined): string | undefined {
+  const bare = etag?.replace(/"/g, '').trim();
+  return bare ? `"${bare}"` : undefined;
 }
 
 /** A full-object sha256 S3 reports, as lower-case hex; composite (per-part) checksums are not one. */
