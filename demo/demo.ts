@@ -6,7 +6,6 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { createApp } from '../src/app.factory';
-import { createRootLogger, PinoLoggerService } from '../src/common/pino-logger';
 import { ConfigError, loadConfig } from '../src/config/app-config';
 import { EMBEDDED_S3 } from '../src/storage/storage.module';
 import type { EmbeddedS3 } from '../src/storage/embedded-s3';
@@ -63,8 +62,7 @@ async function main(): Promise<void> {
     process.exit(78);
   }
 
-  const logger = new PinoLoggerService(createRootLogger(config.LOG_LEVEL));
-  const app = await createApp(config, logger);
+  const app = await createApp(config);
   await app.listen(port, '127.0.0.1');
   sim.setCallbackUrlTemplate(
     `${publicUrl}/callbacks/esignanywhere?envelope=##EnvelopeId##&action=##Action##&token=${callbackToken}`,

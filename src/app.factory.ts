@@ -1,19 +1,21 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { LoggerService } from '@nestjs/common';
+import { Logger } from 'nestjs-pino';
 import { setupAdminDocs } from './admin/admin-docs';
 import { AppModule } from './app.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { BODY_LIMIT_BYTES, httpServerOptions } from './common/http-server-options';
+import { registerRequestLogHooks } from './common/logging';
 import { refuseHeadOnCallbacks } from './intake/callback-methods.hook';
 import { registerCallbackMetrics } from './metrics/callback-metrics.hook';
 import { MetricsService } from './metrics/metrics.service';
 import type { AppConfig } from './config/app-config';
 
-export async function createApp(
-  config: AppConfig,
-  logger: LoggerService | false,
-): Promise<NestFastifyApplication> {
+/**
+ * The whole service, logging JSON lines through pino at LOG_LEVEL: Nest's own lines, one access
+ * line per request, and the lines of background work.
+ */
+export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter(httpServerOptions(config));
   // Callbacks may carry any body with any content type; it is read (within the limit) and ignored.
   adapter
@@ -21,11 +23,13 @@ export async function createApp(
     .addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES }, (_req, _body, done) =>
       done(null, undefined),
     );
-  refuseHeadOnCallbacks(adapter.getInstance());
+  registerRequestLogHooks(adapter.getInstance());
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
-    logger: logger === false ? false : logger,
-    bufferLogs: false,
+    bufferLogs: true,
   });
+  app.useLogger(app.get(Logger));
+  // After Nest's middleware (the access log): a refused HEAD is logged like any other request.
+  refuseHeadOnCallbacks(adapter.getInstance());
   app.useGlobalFilters(new AllExceptionsFilter());
   setupAdminDocs(app);
   registerCallbackMetrics(adapter.getInstance(), app.get(MetricsService));

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory';
 import { ConfigError, loadConfig } from './config/app-config';
-import { createRootLogger, PinoLoggerService } from './common/pino-logger';
 
 async function bootstrap(): Promise<void> {
   let config;
@@ -14,10 +14,9 @@ async function bootstrap(): Promise<void> {
     }
     throw error;
   }
-  const logger = new PinoLoggerService(createRootLogger(config.LOG_LEVEL));
-  const app = await createApp(config, logger);
+  const app = await createApp(config);
   await app.listen(config.PORT, config.HOST);
-  logger.log(`listening on ${await app.getUrl()}`, 'Bootstrap');
+  new Logger('Bootstrap').log(`listening on ${await app.getUrl()}`);
 }
 
 bootstrap().catch((error: unknown) => {

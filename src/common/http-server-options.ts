@@ -2,7 +2,9 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { AppConfig } from '../config/app-config';
+import { logRefusedRequest } from './logging';
 import { parseQueryString } from './query-string';
+import { genReqId } from './request-id';
 
 /** Request bodies are never needed beyond small JSON; anything larger is refused with 413. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -22,6 +24,11 @@ const TRANSFER_ID_PATH = /^\/admin\/transfers\/[^/?]/;
  * names the parameter, like every other invalid input, and without echoing the path.
  */
 function onRouterError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  logRefusedRequest(request, reply);
+  answerRouterError(error, request, reply);
+}
+
+function answerRouterError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   if (error.code !== 'FST_ERR_BAD_URL' && error.code !== 'FST_ERR_MAX_PARAM_LENGTH') {
     void reply.send(error);
     return;
@@ -69,6 +76,7 @@ function onClientError(error: NodeJS.ErrnoException, socket: Socket): void {
  *   stops sending or stops reading) is closed; an idle keep-alive one after HTTP_IDLE_TIMEOUT_MS.
  * - The caller is the socket's peer, unless that peer is one of TRUST_PROXY: only then is its
  *   X-Forwarded-For believed, back to the first address that is not a trusted proxy.
+ * - A request is known by the caller's X-Request-Id when it is a usable one, or by a new UUID.
  */
 export function httpServerOptions(config: HttpConfig) {
   const requestTimeout = config.HTTP_REQUEST_TIMEOUT_MS;
@@ -88,6 +96,7 @@ export function httpServerOptions(config: HttpConfig) {
       connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeout / 4))),
     },
     routerOptions: { querystringParser: parseQueryString },
+    genReqId,
     frameworkErrors: onRouterError,
     clientErrorHandler: onClientError,
   };

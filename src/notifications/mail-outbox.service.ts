@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { PinoLogger } from 'nestjs-pino';
 import { DataSource, type EntityManager } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { MailError } from './mail-error';
@@ -92,6 +93,7 @@ export class MailOutboxService {
     @Inject(MAIL_TRANSPORT) private readonly transport: MailTransport,
     @Inject(APP_CONFIG) config: AppConfig,
     @Optional() @Inject(MAIL_OUTBOX_OPTIONS) options?: Partial<MailOutboxOptions>,
+    @Optional() @Inject(PinoLogger) private readonly logContext?: PinoLogger,
   ) {
     this.options = {
       maxAttempts: 8,
@@ -155,30 +157,49 @@ export class MailOutboxService {
     const report: DeliveryReport = { claimed: claimed.length, sent: 0, digests: 0, retrying: 0, failed: 0 };
     let outage: MailError | undefined;
     for (const delivery of this.plan(claimed)) {
-      if (outage) {
-        // The server is down or refuses us: trying the rest now would only wait out timeouts.
-        await this.settleFailure(delivery, outage, false, report);
-        continue;
-      }
-      let sent: SentMail;
-      try {
-        sent = await this.transport.send(delivery.mail);
-      } catch (error) {
-        const failure =
-          error instanceof MailError
-            ? error
-            : new MailError(`sending failed: ${String(error)}`, 'TRANSIENT', { cause: error });
-        if (failure.affectsAllMail) outage = failure;
-        this.logger.warn(
-          `${delivery.digest ? `digest of ${delivery.rows.length} mails` : `mail ${delivery.rows[0].id}`} ` +
-            `not sent: ${failure.message}`,
-        );
-        await this.settleFailure(delivery, failure, true, report);
-        continue;
-      }
-      await this.settleSent(delivery, sent, report);
+      outage = await this.inLogContext(delivery, () => this.deliver(delivery, outage, report));
     }
     return report;
+  }
+
+  /** Sends one delivery and records how it went; returns the outage it ran into or was given. */
+  private async deliver(
+    delivery: Delivery,
+    outage: MailError | undefined,
+    report: DeliveryReport,
+  ): Promise<MailError | undefined> {
+    if (outage) {
+      // The server is down or refuses us: trying the rest now would only wait out timeouts.
+      await this.settleFailure(delivery, outage, false, report);
+      return outage;
+    }
+    let sent: SentMail;
+    try {
+      sent = await this.transport.send(delivery.mail);
+    } catch (error) {
+      const failure =
+        error instanceof MailError
+          ? error
+          : new MailError(`sending failed: ${String(error)}`, 'TRANSIENT', { cause: error });
+      this.logger.warn(
+        `${delivery.digest ? `digest of ${delivery.rows.length} mails` : `mail ${delivery.rows[0].id}`} ` +
+          `not sent: ${failure.message}`,
+      );
+      await this.settleFailure(delivery, failure, true, report);
+      return failure.affectsAllMail ? failure : undefined;
+    }
+    await this.settleSent(delivery, sent, report);
+    return undefined;
+  }
+
+  /** One child logger per delivery: every line logged while it is sent carries the mails' ids. */
+  private inLogContext<T>(delivery: Delivery, fn: () => Promise<T>): Promise<T> {
+    if (!this.logContext) return fn();
+    const [first] = delivery.rows;
+    const bindings = delivery.digest
+      ? { mailIds: delivery.rows.map((r) => r.id), mailKind: first.kind }
+      : { mailId: first.id, mailKind: first.kind, ...(first.transferId && { transferId: first.transferId }) };
+    return this.logContext.runInContext(fn, { bindings });
   }
 
   private async claim(limit: number, kinds: string[], digestKinds: boolean): Promise<ClaimedMail[]> {
@@ -236,6 +257,8 @@ export class MailOutboxService {
     if (delivery.digest) {
       report.digests += 1;
       this.logger.log(`digest ${sent.messageId} sent for mails ${rows.map((r) => r.id).join(', ')}`);
+    } else {
+      this.logger.log(`mail ${rows[0].id} (${rows[0].kind}) sent as ${sent.messageId}`);
     }
     try {
       const { count } = await this.execute(

@@ -6,6 +6,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
+import { PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { ArchiveService } from './archive.service';
 import { TransferClaimRepository, type ClaimedTransfer } from './transfer-claim.repository';
@@ -32,6 +33,7 @@ export class ArchiveJob implements OnApplicationBootstrap, BeforeApplicationShut
     private readonly scheduler: SchedulerRegistry,
     private readonly claims: TransferClaimRepository,
     private readonly archive: ArchiveService,
+    private readonly logContext: PinoLogger,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -73,6 +75,20 @@ export class ArchiveJob implements OnApplicationBootstrap, BeforeApplicationShut
 
   private start(claim: ClaimedTransfer): void {
     const abort = new AbortController();
+    // One child logger per claimed transfer: every line logged while it runs, down to the platform
+    // client and the object store, carries its ids.
+    const bindings = { transferId: claim.id, envelopeId: claim.envelopeId, platform: claim.platform };
+    const done = this.logContext
+      .runInContext(() => this.runClaimed(claim, abort), { bindings })
+      .finally(() => {
+        this.running.delete(claim.id);
+        // A slot is free: look for more work now rather than at the next tick.
+        if (!this.stopping) void this.tick();
+      });
+    this.running.set(claim.id, { abort, done });
+  }
+
+  private async runClaimed(claim: ClaimedTransfer, abort: AbortController): Promise<void> {
     claim.progressAt = Date.now();
     let stalledLogged = false;
     const heartbeat = setInterval(
@@ -82,11 +98,7 @@ export class ArchiveJob implements OnApplicationBootstrap, BeforeApplicationShut
         const still = Date.now() - (claim.progressAt ?? 0);
         if (still > this.config.ARCHIVE_LEASE_MS) {
           if (!stalledLogged)
-            this.logger.warn({
-              msg: `no progress for ${Math.round(still / 1000)} s; the lease is not renewed`,
-              transferId: claim.id,
-              envelopeId: claim.envelopeId,
-            });
+            this.logger.warn(`no progress for ${Math.round(still / 1000)} s; the lease is not renewed`);
           stalledLogged = true;
           return;
         }
@@ -95,30 +107,18 @@ export class ArchiveJob implements OnApplicationBootstrap, BeforeApplicationShut
             if (!held) abort.abort(new Error('lease lost'));
           },
           // The database may be briefly away; the lease still has time left.
-          (error: unknown) =>
-            this.logger.warn(`heartbeat for ${claim.id} failed: ${(error as Error).message}`),
+          (error: unknown) => this.logger.warn(`heartbeat failed: ${(error as Error).message}`),
         );
       },
       Math.max(100, Math.floor(this.config.ARCHIVE_LEASE_MS / 3)),
     );
-    const done = this.archive
-      .run(claim, abort.signal)
-      .then(
-        () => undefined,
-        (error: unknown) =>
-          this.logger.error({
-            msg: `archive run failed: ${(error as Error).message}`,
-            transferId: claim.id,
-            envelopeId: claim.envelopeId,
-          }),
-      )
-      .finally(() => {
-        clearInterval(heartbeat);
-        this.running.delete(claim.id);
-        // A slot is free: look for more work now rather than at the next tick.
-        if (!this.stopping) void this.tick();
-      });
-    this.running.set(claim.id, { abort, done });
+    try {
+      await this.archive.run(claim, abort.signal);
+    } catch (error) {
+      this.logger.error(`archive run failed: ${(error as Error).message}`);
+    } finally {
+      clearInterval(heartbeat);
+    }
   }
 
   /** Stops claiming, interrupts running transfers (they resume elsewhere) and waits for them. */

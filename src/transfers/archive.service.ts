@@ -78,7 +78,6 @@ export class ArchiveService {
 
   /** Runs the pipeline for a claimed transfer and returns the state it was left in. */
   async run(claim: ClaimedTransfer, signal: AbortSignal): Promise<TransferState> {
-    const log = { transferId: claim.id, envelopeId: claim.envelopeId, platform: claim.platform };
     let sender: SenderRef | null = null;
     let outcome: TransferState;
     let failure: ArchiveError | undefined;
@@ -99,15 +98,15 @@ export class ArchiveService {
           'UNAUTHORIZED',
         );
       }
-      outcome = await this.archive(claim, platform, resolution.token, resolution.sender, signal, log);
+      outcome = await this.archive(claim, platform, resolution.token, resolution.sender, signal);
     } catch (error) {
       failure = classifyError(error);
       if (failure.errorClass === 'LEASE_LOST') {
-        this.logger.warn({ msg: 'lease lost; another worker continues this transfer', ...log });
+        this.logger.warn('lease lost; another worker continues this transfer');
         await this.finishAttempt(claim.attemptId, 'lease_lost', failure);
         return 'checking';
       }
-      outcome = await this.handleFailure(claim, failure, sender, log);
+      outcome = await this.handleFailure(claim, failure, sender);
     }
     await this.finishAttempt(claim.attemptId, outcome, failure);
     this.metrics.attemptFinished(outcome, failure?.errorClass);
@@ -120,7 +119,6 @@ export class ArchiveService {
     token: string,
     sender: SenderRef | null,
     signal: AbortSignal,
-    log: Record<string, string>,
   ): Promise<TransferState> {
     if (!claim.archivedAt) {
       const envelope = await platform.getEnvelope(token, claim.envelopeId, signal);
@@ -128,7 +126,7 @@ export class ArchiveService {
       const senderEmail = envelope.sender.email ?? null;
       if (sender && senderEmail && sender.email !== senderEmail)
         await this.tokens.rememberEmail(sender.senderId, senderEmail);
-      if (!FINAL_STATUSES.has(envelope.status)) return this.waitForFinish(claim, envelope, senderEmail, log);
+      if (!FINAL_STATUSES.has(envelope.status)) return this.waitForFinish(claim, envelope, senderEmail);
 
       // Marking the transfer `archiving` and reading what to copy overlap; nothing is copied before both.
       const [, rawMetadata, listed] = await Promise.all([
@@ -137,9 +135,9 @@ export class ArchiveService {
         platform.listFiles(token, claim.envelopeId, signal),
       ]);
       claim.progressAt = Date.now();
-      this.logger.log({ msg: `envelope is ${envelope.status}; archiving`, ...log });
+      this.logger.log(`envelope is ${envelope.status}; archiving`);
       const metadata = parseEnvelopeMetadata(rawMetadata);
-      if (metadata.problem) this.logger.warn({ msg: `metadata: ${metadata.problem}`, ...log });
+      if (metadata.problem) this.logger.warn(`metadata: ${metadata.problem}`);
       const files = this.selectFiles(envelope, listed);
       const documents = await this.planDocuments(claim, files);
       const tags = this.tagsFor(claim, envelope, metadata);
@@ -150,15 +148,12 @@ export class ArchiveService {
       if (claim.attempts > 1 && pending.length > 0) {
         const swept = await this.store.clearStaging(claim.id);
         if (swept.objects + swept.uploads > 0)
-          this.logger.log({
-            msg: `cleared ${swept.uploads} upload(s), ${swept.objects} staged object(s)`,
-            ...log,
-          });
+          this.logger.log(`cleared ${swept.uploads} upload(s), ${swept.objects} staged object(s)`);
       }
       await runPool(pending, this.config.ARCHIVE_FILE_CONCURRENCY, async (doc) => {
         signal.throwIfAborted();
         const file = files.find((f) => f.kind === doc.kind && f.fileId === doc.platformFileId);
-        await this.copyDocument(claim, platform, token, envelope, doc, file?.pdf ?? false, tags, signal, log);
+        await this.copyDocument(claim, platform, token, envelope, doc, file?.pdf ?? false, tags, signal);
         claim.progressAt = Date.now();
       });
       await this.writeManifest(claim, envelope, metadata, tags, documents);
@@ -169,16 +164,15 @@ export class ArchiveService {
         warning: metadata.problem ? `metadata unusable: ${metadata.problem}` : null,
       });
       claim.archivedAt = new Date();
-      this.logger.log({ msg: `all ${documents.length} documents verified in the object store`, ...log });
+      this.logger.log(`all ${documents.length} documents verified in the object store`);
     }
-    return this.deleteOnPlatform(claim, platform, token, signal, log);
+    return this.deleteOnPlatform(claim, platform, token, signal);
   }
 
   private async waitForFinish(
     claim: ClaimedTransfer,
     envelope: PlatformEnvelope,
     senderEmail: string | null,
-    log: Record<string, string>,
   ): Promise<TransferState> {
     const age = Date.now() - claim.ageFrom.getTime();
     if (age >= this.config.ARCHIVE_ACTIVE_WINDOW) {
@@ -199,7 +193,7 @@ export class ArchiveService {
       delayMs: Math.min(delay, Math.max(1000, this.config.ARCHIVE_ACTIVE_WINDOW - age)),
       uncountAttempt: true,
     });
-    this.logger.log({ msg: `envelope is ${envelope.status}; checking again later`, ...log });
+    this.logger.log(`envelope is ${envelope.status}; checking again later`);
     return 'waiting';
   }
 
@@ -267,7 +261,6 @@ export class ArchiveService {
     pdf: boolean,
     tags: Record<string, string>,
     signal: AbortSignal,
-    log: Record<string, string>,
   ): Promise<void> {
     const started = Date.now();
     const download = await platform.openFile(token, doc.platformFileId, signal).catch((error: unknown) => {
@@ -338,7 +331,6 @@ export class ArchiveService {
         sha256: stored.sha256,
         proof: stored.adopted ? `${stored.proof} (copy already there)` : stored.proof,
         ms: Date.now() - started,
-        ...log,
       });
     } finally {
       if (!body.destroyed) body.destroy();
@@ -403,7 +395,6 @@ export class ArchiveService {
     platform: SigningPlatform,
     token: string,
     signal: AbortSignal,
-    log: Record<string, string>,
   ): Promise<TransferState> {
     if (!this.config.DELETE_AFTER_ARCHIVE) {
       await this.claims.transition(claim, { state: 'done', cause: null, lastError: null, finished: true });
@@ -411,11 +402,11 @@ export class ArchiveService {
     }
     try {
       await platform.deleteEnvelope(token, claim.envelopeId, signal);
-      this.logger.log({ msg: 'envelope deleted on the platform', ...log });
+      this.logger.log('envelope deleted on the platform');
     } catch (error) {
       // Already gone is what we wanted.
       if (classifyError(error).errorClass !== 'NOT_FOUND') throw error;
-      this.logger.log({ msg: 'envelope was already deleted on the platform', ...log });
+      this.logger.log('envelope was already deleted on the platform');
     }
     await this.claims.transition(claim, {
       state: 'done',
@@ -432,7 +423,6 @@ export class ArchiveService {
     claim: ClaimedTransfer,
     error: ArchiveError,
     sender: SenderRef | null,
-    log: Record<string, string>,
   ): Promise<TransferState> {
     const [verified, earlier] = await Promise.all([
       this.dataSource.query(
@@ -489,8 +479,8 @@ export class ArchiveService {
       decision.state === 'retrying'
         ? `attempt ${claim.attempts} failed (${error.errorClass}); retrying in ${Math.round(decision.delayMs / 1000)} s`
         : `transfer ${decision.state}: ${decision.cause}`;
-    if (decision.state === 'gone') this.logger.log({ msg, ...log });
-    else this.logger.warn({ msg, error: error.message, errorClass: error.errorClass, ...log });
+    if (decision.state === 'gone') this.logger.log(msg);
+    else this.logger.warn({ msg, error: error.message, errorClass: error.errorClass });
     return state;
   }
 

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createApp } from '../../src/app.factory';
-import { createRootLogger, PinoLoggerService } from '../../src/common/pino-logger';
 import { loadConfig, type AppConfig } from '../../src/config/app-config';
 import { createTestDatabase, type TestDatabase } from './database';
 
@@ -29,6 +28,7 @@ export async function startTestApp(
   const db = options.db ?? (await createTestDatabase());
   const config = loadConfig({
     NODE_ENV: 'test',
+    // TEST_LOG_LEVEL=debug shows the service's log while a test runs.
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     DATABASE_URL: db.url,
     CALLBACK_TOKEN: TEST_CALLBACK_TOKEN,
@@ -37,11 +37,7 @@ export async function startTestApp(
     DATA_DIR: mkdtempSync(join(tmpdir(), 'archiver-data-')),
     ...env,
   });
-  // TEST_LOG_LEVEL=debug shows the service's log while a test runs.
-  const app = await createApp(
-    config,
-    process.env.TEST_LOG_LEVEL ? new PinoLoggerService(createRootLogger(config.LOG_LEVEL)) : false,
-  );
+  const app = await createApp(config);
   options.customize?.(app);
   await app.listen(0, '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
