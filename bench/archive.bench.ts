@@ -145,7 +145,7 @@ async function main(): Promise<void> {
     await db.connect();
     for (;;) {
       const [{ open, failed }] = (
-        await db.query(
+        await db.query<{ open: number; failed: number }>(
           `SELECT count(*) FILTER (WHERE state NOT IN ('done','failed','gone'))::int AS open,
                   count(*) FILTER (WHERE state = 'failed')::int AS failed
              FROM transfers WHERE envelope_id = ANY($1::uuid[])`,

@@ -146,7 +146,7 @@ async function main(): Promise<void> {
     console.log(`  service   ${a.rps.toFixed(0)} req/s  p50 ${a.p50} ms  p99 ${a.p99} ms`);
     console.log(`  baseline  ${b.rps.toFixed(0)} req/s  p50 ${b.p50} ms  p99 ${b.p99} ms`);
     console.log(`  ratio (service / baseline req/s): ${(a.rps / b.rps).toFixed(2)}`);
-    const rows = await ds.query('SELECT count(*)::int AS n FROM noted_events');
+    const rows = await ds.query<{ n: number }[]>('SELECT count(*)::int AS n FROM noted_events');
     console.log(`  rows after the last run: ${rows[0].n}`);
   } finally {
     app.kill();

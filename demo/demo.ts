@@ -139,7 +139,9 @@ async function main(): Promise<void> {
 
   // Give the mail job a moment to send what the failures queued.
   for (let i = 0; i < 20; i++) {
-    const [{ n }] = await db.query(`SELECT count(*)::int AS n FROM outbound_mail WHERE state = 'pending'`);
+    const [{ n }] = await db.query<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM outbound_mail WHERE state = 'pending'`,
+    );
     if (n === 0) break;
     await new Promise((r) => setTimeout(r, 500));
   }

@@ -76,12 +76,17 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return false;
 }
 
+/** A thrown value that is not an Error: a primitive as its text, an object by its kind only. */
+function describeThrown(value: unknown): string {
+  return typeof value === 'object' && value !== null ? Object.prototype.toString.call(value) : String(value);
+}
+
 /** An error and its causes on one line, each with its SQLSTATE where it has one, for the log. */
 export function describeErrorChain(error: unknown): string {
   const parts: string[] = [];
   for (let e: unknown = error, depth = 0; e !== undefined && depth < 5; depth++) {
     if (!(e instanceof Error)) {
-      parts.push(String(e));
+      parts.push(describeThrown(e));
       break;
     }
     const code = ownCode(e);

@@ -7,8 +7,8 @@ const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\\]/gu;
  * surrogate) written as `\u{hex}` and a backslash as `\\`, at most `maxChars` code points (cut ones
  * end in `…`). PostgreSQL text, JSON and HTTP headers all take the result.
  */
-export function escapeUntrusted(value: unknown, maxChars: number): string {
-  const text = String(value ?? '')
+export function escapeUntrusted(value: string | null | undefined, maxChars: number): string {
+  const text = (value ?? '')
     .normalize('NFC')
     .replace(UNPRINTABLE, (c) => (c === '\\' ? '\\\\' : `\\u{${c.codePointAt(0)!.toString(16)}}`));
   const chars = Array.from(text);

@@ -71,7 +71,7 @@ export class HealthService {
     return {
       ready: results.every(([, r]) => r.ok || !r.critical),
       degraded: results.some(([, r]) => !r.ok),
-      checks: Object.fromEntries(results),
+      checks: Object.fromEntries<Readiness['checks'][string]>(results),
     };
   }
 }

@@ -59,7 +59,9 @@ export class MetricsService {
       registers: [this.registry],
       async collect() {
         const rows: { state: string; n: number }[] = await dataSource
-          .query('SELECT state, count(*)::int AS n FROM transfers GROUP BY state')
+          .query<{ state: string; n: number }[]>(
+            'SELECT state, count(*)::int AS n FROM transfers GROUP BY state',
+          )
           .catch(() => []);
         this.reset();
         for (const state of TRANSFER_STATES) this.set({ state }, rows.find((r) => r.state === state)?.n ?? 0);
@@ -71,7 +73,7 @@ export class MetricsService {
       registers: [this.registry],
       async collect() {
         const rows: { age: number | null }[] = await dataSource
-          .query(
+          .query<{ age: number | null }[]>(
             `SELECT extract(epoch FROM now() - min(next_attempt_at))::float8 AS age
                FROM transfers WHERE state = ANY($1::text[]) AND next_attempt_at <= now()`,
             [DUE_STATES],

@@ -1041,7 +1041,7 @@ function readHead(stream: Readable, limit: number): Promise<Head> {
       if (bytes > limit) settle(() => resolve({ chunks, bytes, ended: false }));
     };
     const onEnd = (): void => settle(() => resolve({ chunks, bytes, ended: true }));
-    const onError = (error: unknown): void => settle(() => reject(error));
+    const onError = (error: Error): void => settle(() => reject(error));
     const onClose = (): void => settle(() => reject(new Error('the source closed before it ended')));
     stream.on('readable', onReadable);
     stream.on('end', onEnd);

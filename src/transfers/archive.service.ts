@@ -425,10 +425,10 @@ export class ArchiveService {
     sender: SenderRef | null,
   ): Promise<TransferState> {
     const [verified, earlier] = await Promise.all([
-      this.dataSource.query(
+      this.dataSource.query<{ n: number }[]>(
         `SELECT count(*)::int AS n FROM transfer_documents WHERE transfer_id = $1 AND verified_at IS NOT NULL AND kind <> 'manifest'`,
         [claim.id],
-      ) as Promise<{ n: number }[]>,
+      ),
       // Earlier attempts that ended with an error class of their own, newest first.
       queryRows<{ errorClass: string }>(
         this.dataSource,

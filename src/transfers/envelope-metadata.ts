@@ -82,7 +82,9 @@ function readFields(text: string): Record<string, string> {
     } else if (node !== null && typeof node === 'object') {
       for (const [key, value] of Object.entries(node)) walk(value, path ? `${path}/${key}` : key);
     } else if (path) {
-      fields[path] = String(node ?? '');
+      // parseTagValue is off, so leaves are text; anything else that is not a value counts as empty.
+      fields[path] =
+        typeof node === 'string' || typeof node === 'number' || typeof node === 'boolean' ? String(node) : '';
       count++;
     }
   };

@@ -76,7 +76,15 @@ export function decideAfterError(
     case 'CONFLICT':
       // Never overwritten: a person decides which copy is right.
       return { state: 'failed', cause: 'copy_conflict' };
-    default:
+    case 'TRANSIENT':
+    case 'LEASE_LOST':
+    case 'CORRUPT':
+    case 'INTEGRITY':
+    case 'FILE_MISSING':
+    case 'TOO_LARGE':
+    case 'PROTOCOL':
+    case 'INTERNAL':
+      // Judged below, by their streak, the attempts and the age.
       break;
   }
   if (

@@ -39,7 +39,7 @@ export class ServicePool {
   ) {
     this.slots = Array.from({ length: count }, (_, i) => ({
       name: `${prefix}-${i + 1}`,
-      state: 'down' as SlotState,
+      state: 'down',
       starts: 0,
     }));
     process.on('exit', this.killAllNow);

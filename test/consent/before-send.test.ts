@@ -75,7 +75,7 @@ describe('before-send page with the OAuth code grant (simulator over HTTP, real 
 
     // The token is stored sealed: bound to the row, not readable in the ciphertext, and it is the
     // sender's working token.
-    const token = cipher.decrypt({ keyId: sender.token_key_id!, blob: sender.token_ciphertext! }, sender.id);
+    const token = cipher.decrypt({ keyId: sender.token_key_id, blob: sender.token_ciphertext! }, sender.id);
     assert.ok(!sender.token_ciphertext!.includes(Buffer.from(token)));
     assert.throws(() =>
       cipher.decrypt({ keyId: 'k1', blob: sender.token_ciphertext! }, notes[0].sender_id + 'x'),

@@ -25,7 +25,7 @@ describe('database schema', () => {
 
   it('every migration can be reverted and applied again', async () => {
     for (let i = 0; i < ctx.dataSource.migrations.length; i++) await ctx.dataSource.undoLastMigration();
-    const tables = await ctx.dataSource.query(
+    const tables = await ctx.dataSource.query<{ n: number }[]>(
       `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> 'schema_migrations'`,
     );
     assert.equal(tables[0].n, 0);
@@ -58,7 +58,7 @@ describe('migrations under concurrency', () => {
     try {
       const applied = await Promise.all([runMigrationsLocked(a), runMigrationsLocked(b)]);
       assert.equal(applied.flat().length, a.migrations.length);
-      const [{ n }] = await a.query('SELECT count(*)::int AS n FROM schema_migrations');
+      const [{ n }] = await a.query<{ n: number }[]>('SELECT count(*)::int AS n FROM schema_migrations');
       assert.equal(n, a.migrations.length);
     } finally {
       await Promise.all([a.destroy(), b.destroy()]);

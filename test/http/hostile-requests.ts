@@ -331,7 +331,7 @@ const INVALID_PARAMS: Record<string, ((r: Rng) => string)[]> = {
     (r) => encodeURIComponent(r.unicode(5)),
     () => 'failed%00',
     () => '%ff',
-    (r) => repeated('state', Array(r.int(51, 80)).fill('failed')),
+    (r) => repeated('state', new Array<string>(r.int(51, 80)).fill('failed')),
   ],
   cause: [
     () => 'CORRUPT_PDF',

@@ -245,7 +245,9 @@ describe('MailOutboxService with a real SMTP server and PostgreSQL', () => {
       'queued',
     );
     assert.equal((await rows()).length, 1);
-    const [recipients] = await dataSource.query(`SELECT recipients FROM outbound_mail`);
+    const [recipients] = await dataSource.query<{ recipients: string[] }[]>(
+      `SELECT recipients FROM outbound_mail`,
+    );
     assert.deepEqual(recipients.recipients, ['ops@example.test']);
   });
 

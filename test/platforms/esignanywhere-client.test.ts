@@ -753,7 +753,7 @@ describe('EsignAnywhereClient against the eSignAnyWhere simulator', () => {
   });
 
   describe('openFile streaming failures', () => {
-    async function fileOf(userId: string, size = 2_000_000): Promise<string> {
+    function fileOf(userId: string, size = 2_000_000): string {
       return completedEnvelope(userId, { documents: [{ size }] }).documents[0].fileId;
     }
 
@@ -762,7 +762,7 @@ describe('EsignAnywhereClient against the eSignAnyWhere simulator', () => {
       T,
       async () => {
         const { userId, token } = sender();
-        const fileId = await fileOf(userId);
+        const fileId = fileOf(userId);
         sim.addFault({ endpoint: 'file.get', times: 1, fault: { kind: 'reset', afterBytes: 300_000 } });
         const download = await client().openFile(token, fileId);
         const error = await rejectsWithPlatformError(
@@ -777,7 +777,7 @@ describe('EsignAnywhereClient against the eSignAnyWhere simulator', () => {
 
     it('a body shorter than its Content-Length is a TRANSIENT stream error', T, async () => {
       const { userId, token } = sender();
-      const fileId = await fileOf(userId);
+      const fileId = fileOf(userId);
       sim.addFault({ endpoint: 'file.get', times: 1, fault: { kind: 'truncate', afterBytes: 500_000 } });
       const download = await client().openFile(token, fileId);
       assert.equal(download.contentLength, 2_000_000);
@@ -793,7 +793,7 @@ describe('EsignAnywhereClient against the eSignAnyWhere simulator', () => {
 
     it('a stalled body fails after the idle timeout with TRANSIENT', T, async () => {
       const { userId, token } = sender();
-      const fileId = await fileOf(userId);
+      const fileId = fileOf(userId);
       sim.addFault({ endpoint: 'file.get', times: 1, fault: { kind: 'stall', afterBytes: 100_000 } });
       const started = Date.now();
       const download = await client({ idleTimeoutMs: 300 }).openFile(token, fileId);
@@ -804,7 +804,7 @@ describe('EsignAnywhereClient against the eSignAnyWhere simulator', () => {
 
     it('a trickle slower than the idle timeout fails with TRANSIENT', T, async () => {
       const { userId, token } = sender();
-      const fileId = await fileOf(userId, 10_000);
+      const fileId = fileOf(userId, 10_000);
       // 10 bytes per second arrive as 1 byte every 100 ms: each gap is longer than the 60 ms idle limit.
       sim.addFault({ endpoint: 'file.get', times: 1, fault: { kind: 'trickle', bytesPerSecond: 10 } });
       const download = await client({ idleTimeoutMs: 60 }).openFile(token, fileId);
@@ -813,7 +813,7 @@ describe('EsignAnywhereClient against the eSignAnyWhere simulator', () => {
 
     it('a slow consumer is not mistaken for an idle server', T, async () => {
       const { userId, token } = sender();
-      const fileId = await fileOf(userId, 4_000_000);
+      const fileId = fileOf(userId, 4_000_000);
       const download = await client({ idleTimeoutMs: 200 }).openFile(token, fileId);
       const hash = createHash('sha256');
       let chunks = 0;
@@ -837,7 +837,7 @@ describe('EsignAnywhereClient against the eSignAnyWhere simulator', () => {
       T,
       async () => {
         const { userId, token } = sender();
-        const fileId = await fileOf(userId, 50_000);
+        const fileId = fileOf(userId, 50_000);
         sim.addFault({ endpoint: 'file.get', fileId, times: 1, fault: { kind: 'corruptPdf' } });
         const got = await sha256Of((await client().openFile(token, fileId)).stream);
         const expected = await sim.expectedFile(fileId);
@@ -850,7 +850,7 @@ describe('EsignAnywhereClient against the eSignAnyWhere simulator', () => {
 
     it('a file without Content-Length (chunked) still streams whole', T, async () => {
       const { userId, token } = sender();
-      const fileId = await fileOf(userId, 300_000);
+      const fileId = fileOf(userId, 300_000);
       sim.addFault({ endpoint: 'file.get', times: 1, fault: { kind: 'omitContentLength' } });
       const download = await client().openFile(token, fileId);
       assert.equal(download.contentLength, undefined);
@@ -859,7 +859,7 @@ describe('EsignAnywhereClient against the eSignAnyWhere simulator', () => {
 
     it('openFile retries a 503 before the body starts', T, async () => {
       const { userId, token } = sender();
-      const fileId = await fileOf(userId, 100_000);
+      const fileId = fileOf(userId, 100_000);
       sim.addFault({ endpoint: 'file.get', times: 1, fault: { kind: 'status', status: 503 } });
       const download = await client().openFile(token, fileId);
       assert.equal((await sha256Of(download.stream)).sha256, (await sim.expectedFile(fileId)).sha256);

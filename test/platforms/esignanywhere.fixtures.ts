@@ -6,6 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
+import { inspect } from 'node:util';
+import { z } from 'zod';
 import {
   EsignAnywhereClient,
   type EsignAnywhereClientOptions,
@@ -45,7 +47,7 @@ export async function rejectsWithPlatformError(
     caught = error;
   }
   assert.ok(caught !== undefined, `expected a rejection with ${code}, got a result`);
-  assert.ok(caught instanceof PlatformError, `expected a PlatformError, got ${String(caught)}`);
+  assert.ok(caught instanceof PlatformError, `expected a PlatformError, got ${inspect(caught)}`);
   assert.equal(caught.code, code, `expected ${code}, got ${caught.code}: ${caught.message}`);
   if (message) assert.match(caught.message, message);
   return caught;
@@ -85,7 +87,7 @@ export async function startReceiver(): Promise<Receiver> {
     hits: [],
     statuses: [200],
     delaysMs: [0],
-    close: async () => undefined,
+    close: () => Promise.resolve(),
   };
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://receiver.invalid');
@@ -118,6 +120,15 @@ export interface SimulatorProcess {
   stop(): Promise<void>;
 }
 
+/** What the simulator prints on its SIMULATOR_READY line. */
+const simulatorReadySchema = z.object({
+  baseUrl: z.string(),
+  controlUrl: z.string(),
+  controlSecret: z.string(),
+  token: z.string(),
+  user: z.object({ id: z.string(), email: z.string() }),
+});
+
 /** Starts the simulator as its own process (main.js, as `npm run sim:esignanywhere` does). */
 export async function startSimulatorProcess(args: string[] = []): Promise<SimulatorProcess> {
   const main = join(__dirname, '..', 'simulators', 'esignanywhere', 'main.js');
@@ -126,19 +137,15 @@ export async function startSimulatorProcess(args: string[] = []): Promise<Simula
   });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const ready = await new Promise<{
-    baseUrl: string;
-    controlUrl: string;
-    controlSecret: string;
-    token: string;
-    user: { id: string; email: string };
-  }>((resolve, reject) => {
+  const ready = await new Promise<z.infer<typeof simulatorReadySchema>>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout as Readable });
     const timer = setTimeout(() => reject(new Error(`simulator did not start: ${stderr}`)), 15_000);
     lines.on('line', (line) => {
       if (line.startsWith('SIMULATOR_READY ')) {
         clearTimeout(timer);
-        resolve(JSON.parse(line.slice('SIMULATOR_READY '.length)));
+        const announced = simulatorReadySchema.safeParse(JSON.parse(line.slice('SIMULATOR_READY '.length)));
+        if (announced.success) resolve(announced.data);
+        else reject(new Error(`simulator announced an unexpected shape: ${line}`));
       }
     });
     child.once('exit', (code) => {

@@ -30,7 +30,7 @@ describe('rotating the token encryption keys (real PostgreSQL)', () => {
 
   /** A granted sender whose token is sealed by `cipher`. */
   async function addSender(cipher: TokenCipher): Promise<string> {
-    const [{ id }] = await ds.query(
+    const [{ id }] = await ds.query<{ id: string }[]>(
       `INSERT INTO senders (platform, platform_user_id, consent_state) VALUES ('esignanywhere', $1, 'granted') RETURNING id`,
       [randomUUID()],
     );
@@ -46,7 +46,11 @@ describe('rotating the token encryption keys (real PostgreSQL)', () => {
   }
 
   const stored = async (id: string): Promise<StoredToken> =>
-    (await ds.query('SELECT id, token_key_id, token_ciphertext FROM senders WHERE id = $1', [id]))[0];
+    (
+      await ds.query<StoredToken[]>('SELECT id, token_key_id, token_ciphertext FROM senders WHERE id = $1', [
+        id,
+      ])
+    )[0];
 
   before(async () => {
     ctx = await createMigratedDataSource();
@@ -110,7 +114,10 @@ describe('rotating the token encryption keys (real PostgreSQL)', () => {
     let interfered = false;
     const racing = new Proxy(ds, {
       get(target, prop, receiver) {
-        if (prop !== 'query') return Reflect.get(target, prop, receiver);
+        if (prop !== 'query') {
+          const member: unknown = Reflect.get(target, prop, receiver);
+          return member;
+        }
         return async (sql: string, params?: unknown[]) => {
           if (!interfered && sql.includes('WITH rotated')) {
             interfered = true;
@@ -120,7 +127,7 @@ describe('rotating the token encryption keys (real PostgreSQL)', () => {
               fresh.keyId,
             ]);
           }
-          return target.query(sql, params);
+          return target.query<unknown>(sql, params);
         };
       },
     });
@@ -146,10 +153,16 @@ describe('rotating the token encryption keys (real PostgreSQL)', () => {
     };
     await Promise.all([addSender(ring(k1)), addSender(ring(k2)), addSender(ring(k2, k1))]);
     const total = Number(
-      (await ds.query('SELECT count(*)::int AS n FROM senders WHERE token_ciphertext IS NOT NULL'))[0].n,
+      (
+        await ds.query<{ n: number }[]>(
+          'SELECT count(*)::int AS n FROM senders WHERE token_ciphertext IS NOT NULL',
+        )
+      )[0].n,
     );
     const stale = Number(
-      (await ds.query(`SELECT count(*)::int AS n FROM senders WHERE token_key_id <> 'k3'`))[0].n,
+      (
+        await ds.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM senders WHERE token_key_id <> 'k3'`)
+      )[0].n,
     );
     assert.equal(stale, 3);
     const { stdout, stderr } = await run(process.execPath, [CLI], { env, timeout: 60_000 });
@@ -210,6 +223,6 @@ describe('rotating the token encryption keys (real PostgreSQL)', () => {
       (error: unknown) => error as { code: number; stderr: string },
     );
     assert.equal(failure?.code, 78);
-    assert.match(failure!.stderr, /TOKEN_ENCRYPTION_KEYS is not set/);
+    assert.match(failure.stderr, /TOKEN_ENCRYPTION_KEYS is not set/);
   });
 });

@@ -19,7 +19,7 @@ function sha256Of(data: Buffer): string {
 }
 
 /** A stream of `total` pseudo-random bytes made on demand, with its sha256 computed on the side. */
-function generatedStream(total: number, chunkSize = MiB): { stream: Readable; sha256(): string } {
+function generatedStream(total: number, chunkSize = MiB): { stream: Readable; sha256: () => string } {
   const seed = randomBytes(chunkSize);
   const hash = createHash('sha256');
   let sent = 0;

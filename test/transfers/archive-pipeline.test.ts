@@ -1,7 +1,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { z } from 'zod';
 import { ArchiveWorld } from '../support/archive-world';
 import { s3rverOnly } from '../support/s3';
+
+/** The parts of the manifest these tests read. */
+const manifestSchema = z.object({
+  envelopeId: z.string(),
+  envelope: z.object({ status: z.string() }),
+  sender: z.object({ email: z.string() }),
+  metadata: z.object({ fields: z.record(z.string(), z.string()) }),
+  documents: z.array(z.object({ sha256: z.string(), platformFileId: z.string() })),
+  worker: z.string(),
+});
 
 describe('archive pipeline', () => {
   let world: ArchiveWorld;
@@ -56,7 +67,9 @@ describe('archive pipeline', () => {
     assert.ok(Object.keys(meta.tags).length <= 10);
 
     const manifestRow = docs.find((d) => d.kind === 'manifest')!;
-    const manifest = JSON.parse((await world.objectBytes(manifestRow.s3_key)).toString('utf8'));
+    const manifest = manifestSchema.parse(
+      JSON.parse((await world.objectBytes(manifestRow.s3_key)).toString('utf8')),
+    );
     assert.equal(manifest.envelopeId, envelope.id);
     assert.equal(manifest.envelope.status, 'Completed');
     assert.equal(manifest.sender.email, 'sender@example.com');

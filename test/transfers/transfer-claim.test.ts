@@ -72,9 +72,10 @@ describe('transfer claims', () => {
     );
     assert.equal(await claims.heartbeat(fresh, 60_000), true);
     await claims.transition(fresh, { state: 'archiving' });
-    const [row] = await ctx.dataSource.query('SELECT state, lease_owner FROM transfers WHERE id = $1', [
-      fresh.id,
-    ]);
+    const [row] = await ctx.dataSource.query<unknown[]>(
+      'SELECT state, lease_owner FROM transfers WHERE id = $1',
+      [fresh.id],
+    );
     assert.deepEqual(row, { state: 'archiving', lease_owner: 'fresh-worker' });
   });
 
@@ -91,7 +92,7 @@ describe('transfer claims', () => {
       lastErrorClass: 'TRANSIENT',
     });
     assert.equal(last.stateVersion, first.stateVersion + 1);
-    const [row] = await ctx.dataSource.query(
+    const [row] = await ctx.dataSource.query<unknown[]>(
       `SELECT claim_token, lease_owner, next_attempt_at > now() + interval '50 seconds' AS later FROM transfers`,
     );
     assert.deepEqual(row, { claim_token: null, lease_owner: null, later: true });

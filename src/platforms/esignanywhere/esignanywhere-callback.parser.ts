@@ -22,10 +22,20 @@ export type ParsedCallback =
   | { ok: true; envelopeId: string; action: string; known: boolean; createsWork: boolean }
   | { ok: false; reason: string };
 
+/**
+ * A query value as text. The query parser yields only strings (arrays for a repeated name); any other
+ * value becomes a text that neither pattern below accepts.
+ */
+function queryText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
+  return '[object]';
+}
+
 function pick(query: Record<string, unknown>, ...names: string[]): string | string[] | undefined {
   for (const name of names) {
     const value = query[name];
-    if (value !== undefined) return Array.isArray(value) ? value.map(String) : String(value);
+    if (value !== undefined) return Array.isArray(value) ? value.map(queryText) : queryText(value);
   }
   return undefined;
 }

@@ -138,7 +138,7 @@ interface Exchange {
   /** Clears the response deadline. */
   finishDeadline(): void;
   /** Turns a failure while reading the body into a PlatformError (or the caller's abort reason). */
-  translate(error: unknown): unknown;
+  translate: (error: unknown) => unknown;
   release(): void;
 }
 

@@ -35,7 +35,7 @@ describe('eSignAnyWhere response schemas', () => {
   it('refuse an envelope without a status or sender e-mail, naming the fields', () => {
     const result = envelopeResponseSchema.safeParse({ Id: ID, Name: 'x', SenderUserInformation: {} });
     assert.equal(result.success, false);
-    const text = describeSchemaError(result.error as never);
+    const text = describeSchemaError(result.error);
     assert.match(text, /EnvelopeStatus/);
     assert.match(text, /SenderUserInformation\.Email/);
   });

@@ -40,11 +40,13 @@ export function parseRetryAfterMs(value: string | undefined, now: number = Date.
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- rejects with the signal's reason as given (see above), whatever its type; wrapping it would hide the caller's own abort
       reject(signal.reason);
       return;
     }
     const onAbort = (): void => {
       clearTimeout(timer);
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the signal's reason as given, as above
       reject(signal?.reason);
     };
     const timer = setTimeout(() => {

@@ -132,7 +132,8 @@ export class CallbackDispatcher {
     if (this.stopped) return;
     const number = delivery.attempts.length + 1;
     const started = Date.now();
-    this.call(delivery.url).then((result) => {
+    // call() never rejects (a failure is its result's error), so nothing is left unhandled here.
+    void this.call(delivery.url).then((result) => {
       const record: SimCallbackAttempt = {
         attempt: number,
         at: new Date(started).toISOString(),

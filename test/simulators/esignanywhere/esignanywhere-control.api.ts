@@ -4,10 +4,8 @@ import {
   SIM_ENDPOINTS,
   type CreateDraftOptions,
   type CreateEnvelopeOptions,
-  type CreateUserOptions,
   type SimEndpoint,
   type SimFaultRule,
-  type SimFinishStatus,
   type SimOAuthClient,
   type SimOAuthDecision,
 } from './esignanywhere-simulator.types';
@@ -105,7 +103,7 @@ async function route(sim: EsignAnywhereSimulator, req: http.IncomingMessage, url
 
   switch (resource) {
     case 'users':
-      if (is('POST', 1)) return sim.createUser(object(await readJson(req)) as CreateUserOptions);
+      if (is('POST', 1)) return sim.createUser(object(await readJson(req)));
       if (is('POST', 3) && action === 'tokens') return { token: sim.issueToken(id) };
       if (is('POST', 3) && action === 'revoke-tokens') return { revoked: sim.revokeAllTokens(id) };
       break;
@@ -130,7 +128,7 @@ async function route(sim: EsignAnywhereSimulator, req: http.IncomingMessage, url
         if (status !== 'Completed' && status !== 'Rejected' && status !== 'Canceled') {
           throw new ControlError(400, 'status must be Completed, Rejected or Canceled');
         }
-        return sim.finishEnvelope(id, status as SimFinishStatus);
+        return sim.finishEnvelope(id, status);
       }
       if (is('POST', 3) && action === 'expire') return sim.expireEnvelope(id);
       if (is('POST', 3) && action === 'delete') return { deleted: sim.deleteEnvelope(id) };

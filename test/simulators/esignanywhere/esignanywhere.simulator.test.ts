@@ -46,7 +46,7 @@ function assertWellFormedPdf(pdf: Buffer): void {
 }
 
 describe('simulated PDF files', () => {
-  it('are well-formed at any size and page count, and exactly the requested size', T, async () => {
+  it('are well-formed at any size and page count, and exactly the requested size', T, () => {
     for (const [size, pages] of [
       [20_000, 1],
       [70_000, 3],

@@ -227,7 +227,21 @@ function describeFault(fault: SimFault): string {
       return 'rateLimit';
     case 'latency':
       return `latency:${fault.ms}`;
-    default:
+    case 'reset':
+    case 'truncate':
+    case 'trickle':
+    case 'stall':
+    case 'resetAfterHandling':
+    case 'omitContentLength':
+    case 'contentType':
+    case 'deleteEnvelope':
+    case 'revokeToken':
+    case 'corruptPdf':
+    case 'replaceJson':
+    case 'mutateJson':
+    case 'observe':
+    case 'invalidJson':
+    case 'redirect':
       return fault.kind;
   }
 }
@@ -1079,7 +1093,21 @@ export class EsignAnywhereSimulator {
             return undefined;
           }
           break;
-        default:
+        // Applied before (latency, revokeToken, deleteEnvelope), after (observe) or to the response.
+        case 'latency':
+        case 'truncate':
+        case 'trickle':
+        case 'stall':
+        case 'resetAfterHandling':
+        case 'omitContentLength':
+        case 'contentType':
+        case 'deleteEnvelope':
+        case 'revokeToken':
+        case 'corruptPdf':
+        case 'replaceJson':
+        case 'mutateJson':
+        case 'observe':
+        case 'invalidJson':
           break;
       }
     }
