@@ -2,6 +2,7 @@ import { InitialSchema1764000000000 } from './1764000000000-initial-schema';
 import { TransferResumedAt1764000100000 } from './1764000100000-transfer-resumed-at';
 import { TransferWarning1764000200000 } from './1764000200000-transfer-warning';
 import { OAuthVerifierClearedAfterUse1764000210000 } from './1764000210000-oauth-verifier-cleared-after-use';
+import { TransferEnvelopeName1764000300000 } from './1764000300000-transfer-envelope-name';
 
 /** Every migration, oldest first. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   TransferResumedAt1764000100000,
   TransferWarning1764000200000,
   OAuthVerifierClearedAfterUse1764000210000,
+  TransferEnvelopeName1764000300000,
 ];

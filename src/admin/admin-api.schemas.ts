@@ -16,6 +16,14 @@ export const transferViewSchema = z
     id: uuid,
     platform: z.string(),
     envelopeId: uuid,
+    envelopeName: z
+      .string()
+      .nullable()
+      .meta({
+        description:
+          "The envelope's name as the platform reported it when archiving began (invisible and control " +
+          'characters written as `\\u{hex}`); null until then.',
+      }),
     state,
     cause: z
       .string()
@@ -30,6 +38,14 @@ export const transferViewSchema = z
     lastErrorClass: z.string().nullable(),
     envelopeStatus: z.string().nullable().meta({ description: "The platform's status when last checked." }),
     senderEmail: z.string().nullable(),
+    warning: z
+      .string()
+      .nullable()
+      .meta({
+        description:
+          'Something that did not stop the transfer but should be seen, e.g. envelope metadata that ' +
+          'could not be used (the documents were archived without its tags).',
+      }),
     archivedAt: timestamp.nullable(),
     platformDeletedAt: timestamp.nullable(),
     finishedAt: timestamp.nullable(),
@@ -57,7 +73,10 @@ export const documentViewSchema = z
     kind: z.enum(DOCUMENT_KINDS),
     fileName: z.string(),
     platformFileId: z.string(),
-    s3Key: z.string(),
+    s3Key: z.string().meta({ description: 'The full object key in the bucket.' }),
+    s3Uri: z.string().meta({
+      description: '`s3://<bucket>/<key>` in the bucket this instance archives to (S3_BUCKET).',
+    }),
     size: z.number().int().nullable(),
     sha256: z.string().nullable(),
     verifiedAt: timestamp
@@ -151,14 +170,80 @@ export const summarySchema = z
       .meta({ description: 'Every state with its count (zeros included).' }),
     byCause: z.array(z.object({ state, cause: z.string().nullable(), count: z.number().int() })),
     oldestDue: z
-      .object({ id: uuid, platform: z.string(), envelopeId: uuid, state, dueSince: timestamp })
+      .object({
+        id: uuid,
+        platform: z.string(),
+        envelopeId: uuid,
+        envelopeName: z.string().nullable(),
+        state,
+        dueSince: timestamp,
+        ageSeconds: z
+          .number()
+          .int()
+          .meta({ description: 'How long it has been due, by the database clock.' }),
+      })
       .nullable()
       .meta({ description: 'The transfer that has waited longest for a worker; null when none is due.' }),
     lastCallbacks: z.array(z.object({ platform: z.string(), lastReceivedAt: timestamp })),
     mail: z.object({ pending: z.number().int(), failed: z.number().int() }),
+    platforms: z
+      .array(z.string())
+      .meta({ description: 'Every platform that has transfers, for the `platform` filter.' }),
   })
   .meta({ id: 'Summary' });
 export type Summary = z.output<typeof summarySchema>;
+
+export const HOURLY_WINDOW_HOURS = 48;
+
+export const hourlySummarySchema = z
+  .object({
+    generatedAt: timestamp,
+    hours: z
+      .array(
+        z.object({
+          hour: timestamp.meta({ description: 'The start of the hour (UTC).' }),
+          archived: z.number().int().meta({
+            description: 'Transfers whose documents were all proven in the object store that hour.',
+          }),
+          failed: z
+            .number()
+            .int()
+            .meta({ description: 'Transfers with an attempt that ended failed that hour (given up on).' }),
+          waiting: z.number().int().meta({
+            description:
+              'Transfers checked that hour whose envelope was not finished yet (checked again later).',
+          }),
+        }),
+      )
+      .meta({
+        description: `The last ${HOURLY_WINDOW_HOURS} hours, oldest first, the current hour last; hours without any are zeros.`,
+      }),
+  })
+  .meta({ id: 'HourlySummary' });
+export type HourlySummary = z.output<typeof hourlySummarySchema>;
+
+export const CONSENT_LIST_LIMIT = 100;
+
+export const consentHealthSchema = z
+  .object({
+    count: z.number().int().meta({ description: 'Senders whose API token the platform rejected.' }),
+    senders: z
+      .array(
+        z.object({
+          id: uuid,
+          platform: z.string(),
+          email: z.string().nullable(),
+          since: timestamp.meta({ description: 'When the platform rejected the token.' }),
+          waitingTransfers: z
+            .number()
+            .int()
+            .meta({ description: "The sender's transfers paused in needs_consent until a new grant." }),
+        }),
+      )
+      .meta({ description: `The longest-waiting first, at most ${CONSENT_LIST_LIMIT}.` }),
+  })
+  .meta({ id: 'ConsentHealth' });
+export type ConsentHealth = z.output<typeof consentHealthSchema>;
 
 export const errorSchema = z
   .object({

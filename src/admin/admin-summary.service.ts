@@ -1,7 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { DUE_STATES, TRANSFER_STATES, type TransferState } from '../transfers/transfer-state';
-import type { Summary } from './admin-api.schemas';
+import {
+  CONSENT_LIST_LIMIT,
+  HOURLY_WINDOW_HOURS,
+  type ConsentHealth,
+  type HourlySummary,
+  type Summary,
+} from './admin-api.schemas';
 
 /** The numbers an operator looks at first: where transfers are, what is stuck, what went quiet. */
 @Injectable()
@@ -9,29 +15,48 @@ export class AdminSummaryService {
   constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
 
   async summary(): Promise<Summary> {
-    const [byCause, oldestDue, lastCallbacks, mail, now] = await Promise.all([
-      this.dataSource.query(
+    const [byCause, oldestDue, lastCallbacks, mail, platforms, now] = await Promise.all([
+      this.dataSource.query<{ state: TransferState; cause: string | null; count: number }[]>(
         `SELECT state, cause, count(*)::int AS count FROM transfers
           GROUP BY state, cause ORDER BY state, count DESC, cause NULLS FIRST`,
-      ) as Promise<{ state: TransferState; cause: string | null; count: number }[]>,
-      this.dataSource.query(
-        `SELECT id, platform, envelope_id AS "envelopeId", state, next_attempt_at AS "dueSince"
+      ),
+      this.dataSource.query<
+        {
+          id: string;
+          platform: string;
+          envelopeId: string;
+          envelopeName: string | null;
+          state: TransferState;
+          dueSince: Date;
+          ageSeconds: number;
+        }[]
+      >(
+        `SELECT id, platform, envelope_id AS "envelopeId", envelope_name AS "envelopeName", state,
+                next_attempt_at AS "dueSince",
+                floor(extract(epoch FROM now() - next_attempt_at))::int AS "ageSeconds"
            FROM transfers WHERE state = ANY($1::text[]) AND next_attempt_at <= now()
           ORDER BY next_attempt_at LIMIT 1`,
         [DUE_STATES],
-      ) as Promise<
-        { id: string; platform: string; envelopeId: string; state: TransferState; dueSince: Date }[]
-      >,
-      this.dataSource.query(
+      ),
+      this.dataSource.query<{ platform: string; lastReceivedAt: Date }[]>(
         `SELECT platform, max(last_received_at) AS "lastReceivedAt" FROM noted_events
           GROUP BY platform ORDER BY platform`,
-      ) as Promise<{ platform: string; lastReceivedAt: Date }[]>,
-      this.dataSource.query(
+      ),
+      this.dataSource.query<{ pending: number; failed: number }[]>(
         `SELECT count(*) FILTER (WHERE state = 'pending')::int AS pending,
                 count(*) FILTER (WHERE state = 'failed')::int AS failed
            FROM outbound_mail WHERE state IN ('pending', 'failed')`,
-      ) as Promise<{ pending: number; failed: number }[]>,
-      this.dataSource.query('SELECT now() AS now') as Promise<{ now: Date }[]>,
+      ),
+      // The distinct platforms, one index probe each (uq_transfers_envelope leads with platform).
+      this.dataSource.query<{ platform: string }[]>(
+        `WITH RECURSIVE p AS (
+           SELECT min(platform) AS platform FROM transfers
+           UNION ALL
+           SELECT (SELECT min(platform) FROM transfers WHERE platform > p.platform) FROM p WHERE p.platform IS NOT NULL
+         )
+         SELECT platform FROM p WHERE platform IS NOT NULL`,
+      ),
+      this.dataSource.query<{ now: Date }[]>('SELECT now() AS now'),
     ]);
     const byState = Object.fromEntries(TRANSFER_STATES.map((s) => [s, 0])) as Record<TransferState, number>;
     for (const row of byCause) byState[row.state] = (byState[row.state] ?? 0) + row.count;
@@ -46,6 +71,86 @@ export class AdminSummaryService {
         lastReceivedAt: c.lastReceivedAt.toISOString(),
       })),
       mail: mail[0],
+      platforms: platforms.map((p) => p.platform),
+    };
+  }
+
+  /**
+   * Per hour over the last 48 (UTC hours, the current one last): transfers archived, transfers
+   * given up on (an attempt ended `failed`), and transfers found still unfinished (an attempt
+   * ended `waiting`). Hours without any are zeros.
+   */
+  async hourly(): Promise<HourlySummary> {
+    // Every time counted here is written by an UPDATE of the transfer that also sets updated_at
+    // (an attempt's end follows its transition within milliseconds), so only transfers touched in
+    // the window, plus an hour of slack, are read: ix_transfers_state (state, updated_at) finds
+    // them, and ix_transfer_attempts_transfer their attempts.
+    const rows: { hour: Date; archived: number; failed: number; waiting: number; now: Date }[] =
+      await this.dataSource.query(
+        `WITH hours AS (
+           SELECT generate_series(date_trunc('hour', now(), 'UTC') - make_interval(hours => $1::int - 1),
+                                  date_trunc('hour', now(), 'UTC'), interval '1 hour') AS hour
+         ),
+         touched AS (
+           SELECT t.id, t.archived_at FROM transfers t
+            WHERE t.state = ANY($2::text[])
+              AND t.updated_at >= date_trunc('hour', now(), 'UTC') - make_interval(hours => $1::int)
+         ),
+         archived AS (
+           SELECT date_trunc('hour', archived_at, 'UTC') AS hour, count(*)::int AS n FROM touched
+            WHERE archived_at >= date_trunc('hour', now(), 'UTC') - make_interval(hours => $1::int - 1)
+            GROUP BY 1
+         ),
+         ended AS (
+           SELECT date_trunc('hour', a.finished_at, 'UTC') AS hour,
+                  count(DISTINCT a.transfer_id) FILTER (WHERE a.outcome = 'failed')::int AS failed,
+                  count(DISTINCT a.transfer_id) FILTER (WHERE a.outcome = 'waiting')::int AS waiting
+             FROM touched JOIN transfer_attempts a ON a.transfer_id = touched.id
+            WHERE a.finished_at >= date_trunc('hour', now(), 'UTC') - make_interval(hours => $1::int - 1)
+              AND a.outcome IN ('failed', 'waiting')
+            GROUP BY 1
+         )
+         SELECT h.hour, coalesce(archived.n, 0) AS archived, coalesce(ended.failed, 0) AS failed,
+                coalesce(ended.waiting, 0) AS waiting, now() AS now
+           FROM hours h LEFT JOIN archived USING (hour) LEFT JOIN ended USING (hour)
+          ORDER BY h.hour`,
+        [HOURLY_WINDOW_HOURS, TRANSFER_STATES],
+      );
+    return {
+      generatedAt: rows[0].now.toISOString(),
+      hours: rows.map((r) => ({
+        hour: r.hour.toISOString(),
+        archived: r.archived,
+        failed: r.failed,
+        waiting: r.waiting,
+      })),
+    };
+  }
+
+  /**
+   * Senders whose token the platform rejected: until they grant access again, their transfers wait
+   * in `needs_consent`. The longest-waiting first.
+   */
+  async consent(): Promise<ConsentHealth> {
+    const [senders, total] = await Promise.all([
+      this.dataSource.query<
+        { id: string; platform: string; email: string | null; since: Date; waitingTransfers: number }[]
+      >(
+        `SELECT s.id, s.platform, s.email, coalesce(s.token_rejected_at, s.updated_at) AS since,
+                (SELECT count(*)::int FROM envelope_senders es
+                   JOIN transfers t ON t.platform = es.platform AND t.envelope_id = es.envelope_id
+                  WHERE es.sender_id = s.id AND t.state = 'needs_consent') AS "waitingTransfers"
+           FROM senders s WHERE s.consent_state = 'rejected'
+          ORDER BY since, s.id LIMIT $1`,
+        [CONSENT_LIST_LIMIT],
+      ),
+      this.dataSource.query<{ n: number }[]>(
+        `SELECT count(*)::int AS n FROM senders WHERE consent_state = 'rejected'`,
+      ),
+    ]);
+    return {
+      count: total[0].n,
+      senders: senders.map((s) => ({ ...s, since: s.since.toISOString() })),
     };
   }
 }

@@ -1,6 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { queryRows } from '../database/query-rows';
+import { DEFAULT_EMBEDDED_BUCKET } from '../storage/embedded-s3';
 import {
   FINAL_STATES,
   LEASED_STATES,
@@ -24,7 +26,8 @@ import type { BulkRetryRequest, TransferFilter, TransferListQuery } from './tran
 import { transferFilterConditions, whereClause } from './transfer-filter.sql';
 import { buildTimeline } from './transfer-timeline';
 
-const TRANSFER_COLUMNS = `t.id, t.platform, t.envelope_id AS "envelopeId", t.state, t.cause, t.attempts,
+const TRANSFER_COLUMNS = `t.id, t.platform, t.envelope_id AS "envelopeId", t.envelope_name AS "envelopeName",
+  t.state, t.cause, t.attempts, t.warning,
   t.next_attempt_at AS "nextAttemptAt", t.last_error AS "lastError", t.last_error_class AS "lastErrorClass",
   t.envelope_status AS "envelopeStatus", t.sender_email AS "senderEmail", t.archived_at AS "archivedAt",
   t.platform_deleted_at AS "platformDeletedAt", t.finished_at AS "finishedAt",
@@ -35,9 +38,11 @@ interface TransferRow {
   id: string;
   platform: string;
   envelopeId: string;
+  envelopeName: string | null;
   state: TransferState;
   cause: string | null;
   attempts: number;
+  warning: string | null;
   nextAttemptAt: Date;
   lastError: string | null;
   lastErrorClass: string | null;
@@ -60,6 +65,7 @@ function toView(row: TransferRow): TransferView {
     id: row.id,
     platform: row.platform,
     envelopeId: row.envelopeId,
+    envelopeName: row.envelopeName,
     state: row.state,
     cause: row.cause,
     attempts: row.attempts,
@@ -68,6 +74,7 @@ function toView(row: TransferRow): TransferView {
     lastErrorClass: row.lastErrorClass,
     envelopeStatus: row.envelopeStatus,
     senderEmail: row.senderEmail,
+    warning: row.warning,
     archivedAt: isoOrNull(row.archivedAt),
     platformDeletedAt: isoOrNull(row.platformDeletedAt),
     finishedAt: isoOrNull(row.finishedAt),
@@ -107,7 +114,7 @@ function describeFilter(filter: TransferFilter): Record<string, unknown> {
       dateField: filter.from || filter.to ? filter.dateField : undefined,
       from: filter.from?.toISOString(),
       to: filter.to?.toISOString(),
-      q: filter.envelopePrefix,
+      q: filter.search,
     }).filter(([, v]) => v !== undefined),
   );
 }
@@ -117,7 +124,16 @@ function describeFilter(filter: TransferFilter): Record<string, unknown> {
 export class AdminTransfersService {
   private readonly logger = new Logger('Admin');
 
-  constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
+  /** The bucket documents are archived to, for their `s3://` locations. */
+  private readonly bucket: string;
+
+  constructor(
+    @Inject(DataSource) private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    // The store uses the embedded server's default bucket when none is configured.
+    this.bucket = config.S3_BUCKET ?? DEFAULT_EMBEDDED_BUCKET;
+  }
 
   /** Newest first, in pages; the cursor is a position, so rows added meanwhile do not shift a page. */
   async list(query: TransferListQuery): Promise<TransferPage> {
@@ -319,7 +335,7 @@ export class AdminTransfersService {
   }
 
   private async documentsOf(id: string): Promise<DocumentView[]> {
-    const docs: (Omit<DocumentView, 'size' | 'verifiedAt'> & {
+    const docs: (Omit<DocumentView, 'size' | 'verifiedAt' | 's3Uri'> & {
       size: string | null;
       verifiedAt: Date | null;
     })[] = await this.dataSource.query(
@@ -330,6 +346,7 @@ export class AdminTransfersService {
     );
     return docs.map((d) => ({
       ...d,
+      s3Uri: `s3://${this.bucket}/${d.s3Key}`,
       size: d.size === null ? null : Number(d.size),
       verifiedAt: isoOrNull(d.verifiedAt),
     }));

@@ -4,7 +4,7 @@ import { bulkRetryBodySchema, dismissBodySchema, transferListQuerySchema } from 
 import { transferFilterConditions } from './transfer-filter.sql';
 
 describe('transfer filter parsing', () => {
-  it('reads repeated and comma-separated lists, maps the cause none to "no cause", lowercases the envelope prefix', () => {
+  it('reads repeated and comma-separated lists, maps the cause none to "no cause", keeps the search text', () => {
     const parsed = transferListQuerySchema.parse({
       state: ['failed', 'retrying,waiting'],
       cause: 'corrupt_pdf,none',
@@ -13,7 +13,7 @@ describe('transfer filter parsing', () => {
     });
     assert.deepEqual(parsed.filter.states, ['failed', 'retrying', 'waiting']);
     assert.deepEqual(parsed.filter.causes, ['corrupt_pdf', null]);
-    assert.equal(parsed.filter.envelopePrefix, 'abcdef');
+    assert.equal(parsed.filter.search, 'ABCDEF');
     assert.equal(parsed.limit, 20);
     assert.equal(parsed.filter.dateField, 'created');
   });
@@ -46,6 +46,20 @@ describe('transfer filter parsing', () => {
     );
   });
 
+  it('takes as search the start of an envelope id (at most 36 characters), or 3 to 200 characters of other text', () => {
+    const search = (q: string) => transferListQuerySchema.parse({ q }).filter.search;
+    assert.equal(search('a'), 'a');
+    assert.equal(search('  Vertrag  '), 'Vertrag');
+    assert.equal(search('Mu\u0308ller'), 'M\u00fcller', 'NFC, as names are stored');
+    assert.equal(search('x'.repeat(200)), 'x'.repeat(200));
+    assert.equal(search('deadbeef-' + 'a'.repeat(27)), 'deadbeef-' + 'a'.repeat(27));
+    for (const q of ['zz', '  zz ', '', 'x'.repeat(201), 'ab\u0000c', 'tab\there', 'a'.repeat(37)]) {
+      const result = transferListQuerySchema.safeParse({ q });
+      assert.equal(result.success, false, JSON.stringify(q));
+      assert.equal(result.error?.issues.length, 1, JSON.stringify(q));
+    }
+  });
+
   it('takes a page size in plain digits only', () => {
     assert.equal(transferListQuerySchema.parse({ limit: '007' }).limit, 7);
     for (const limit of ['0x10', '1e2', '+5', ' 5', '5 ', '1.0', '-1', '', 'Infinity']) {
@@ -76,7 +90,7 @@ describe('transfer filter SQL', () => {
       platform: 'esignanywhere',
       from: '2025-01-01',
       dateField: 'updated',
-      q: 'abc',
+      q: 'ABC',
     });
     const conditions = transferFilterConditions(filter, params);
     assert.deepEqual(conditions, [
@@ -85,7 +99,7 @@ describe('transfer filter SQL', () => {
       'lower(t.sender_email) = lower($3)',
       't.platform = $4',
       't.updated_at >= $5::timestamptz',
-      't.envelope_id::text LIKE $6',
+      "(t.envelope_id::text LIKE $6 OR t.envelope_name ILIKE $7 ESCAPE '\\' OR t.sender_email ILIKE $7 ESCAPE '\\')",
     ]);
     assert.deepEqual(params, [
       'earlier',
@@ -94,7 +108,21 @@ describe('transfer filter SQL', () => {
       'esignanywhere',
       new Date('2025-01-01T00:00:00Z'),
       'abc%',
+      '%ABC%',
     ]);
+  });
+
+  it('searches a short id prefix by id alone, and other text in names and addresses, wildcards taken literally', () => {
+    const conditionsFor = (q: string) => {
+      const params: unknown[] = [];
+      const { filter } = transferListQuerySchema.parse({ q });
+      return { conditions: transferFilterConditions(filter, params), params };
+    };
+    assert.deepEqual(conditionsFor('ab'), { conditions: ['t.envelope_id::text LIKE $1'], params: ['ab%'] });
+    assert.deepEqual(conditionsFor('50%_off\\'), {
+      conditions: ["(t.envelope_name ILIKE $1 ESCAPE '\\' OR t.sender_email ILIKE $1 ESCAPE '\\')"],
+      params: ['%50\\%\\_off\\\\%'],
+    });
   });
 
   it('compares a whole envelope id for equality', () => {

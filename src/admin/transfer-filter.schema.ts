@@ -12,7 +12,8 @@ export interface TransferFilter {
   dateField: 'created' | 'updated';
   from?: Date;
   to?: Date;
-  envelopePrefix?: string;
+  /** The search text (`q`): the start of an envelope id, or part of an envelope name or sender address. */
+  search?: string;
 }
 
 /** The cause filter value that matches transfers without a cause. */
@@ -33,6 +34,11 @@ const oneValue =
 
 /** Control characters PostgreSQL cannot store (NUL) or an operator would not type; tab and newlines pass. */
 const CONTROL_CHARACTERS = /(?![\t\n\r])\p{Cc}/u;
+
+/** What `q` may be: the start of an envelope id (any length), or text to find within names and addresses. */
+export const ENVELOPE_ID_PREFIX = /^[0-9A-Fa-f-]{1,36}$/;
+const ID_LIKE = /^[0-9A-Fa-f-]+$/;
+export const SEARCH_TEXT = { min: 3, max: 200 } as const;
 
 /** One value, a repeated parameter (`?state=a&state=b`) or a comma-separated list (`?state=a,b`). */
 const list = <T extends z.ZodType<string, string>>(item: T, description: string) =>
@@ -90,9 +96,31 @@ const filterFields = {
   to: instant.optional().meta({ description: 'Exclusive upper bound (ISO 8601).' }),
   q: z
     .string({ error: oneValue() })
-    .regex(/^[0-9A-Fa-f-]{1,36}$/, { error: 'must be the start of an envelope id (hex digits and dashes)' })
+    .transform((v) => v.trim().normalize('NFC'))
+    .refine((v) => !/\p{Cc}/u.test(v), { error: 'must not contain control characters', abort: true })
+    .refine((v) => Array.from(v).length <= SEARCH_TEXT.max, {
+      error: `must be at most ${SEARCH_TEXT.max} characters`,
+      abort: true,
+    })
+    .superRefine((v, ctx) => {
+      // Hex digits and dashes alone are taken for an envelope id, as before names were searched.
+      if (ID_LIKE.test(v)) {
+        if (v.length > 36)
+          ctx.addIssue({ code: 'custom', message: 'is longer than an envelope id (36 characters)' });
+      } else if (Array.from(v).length < SEARCH_TEXT.min) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be the start of an envelope id (hex digits and dashes) or at least ${SEARCH_TEXT.min} characters of an envelope name or sender address`,
+        });
+      }
+    })
     .optional()
-    .meta({ description: 'Envelope id, or its first characters.' }),
+    .meta({
+      description:
+        'Search: the start of an envelope id (or all of it), or part of the envelope name or of the ' +
+        `sender's address (case-insensitive, ${SEARCH_TEXT.min} to ${SEARCH_TEXT.max} characters). Text of ` +
+        'hex digits and dashes alone is an envelope id, at most 36 characters.',
+    }),
 };
 
 type FilterInput = z.output<z.ZodObject<typeof filterFields>>;
@@ -112,7 +140,7 @@ function toFilter(input: FilterInput): TransferFilter {
     dateField: input.dateField,
     from: input.from,
     to: input.to,
-    envelopePrefix: input.q?.toLowerCase(),
+    search: input.q,
   };
 }
 

@@ -1,6 +1,9 @@
-import type { TransferFilter } from './transfer-filter.schema';
+import { ENVELOPE_ID_PREFIX, SEARCH_TEXT, type TransferFilter } from './transfer-filter.schema';
 
 const FULL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** `text` as a LIKE pattern that matches it anywhere, its own `%`, `_` and `\` taken literally. */
+const containing = (text: string): string => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 /**
  * The WHERE conditions for a transfer filter on alias `t`. Values go into `params` (which may
@@ -25,13 +28,26 @@ export function transferFilterConditions(filter: TransferFilter, params: unknown
   const column = filter.dateField === 'updated' ? 't.updated_at' : 't.created_at';
   if (filter.from !== undefined) conditions.push(`${column} >= ${value(filter.from)}::timestamptz`);
   if (filter.to !== undefined) conditions.push(`${column} < ${value(filter.to)}::timestamptz`);
-  if (filter.envelopePrefix !== undefined) {
-    conditions.push(
-      FULL_UUID.test(filter.envelopePrefix)
-        ? `t.envelope_id = ${value(filter.envelopePrefix)}::uuid`
-        : // The prefix holds only hex digits and dashes, so LIKE needs no escaping.
-          `t.envelope_id::text LIKE ${value(`${filter.envelopePrefix}%`)}`,
-    );
+  if (filter.search !== undefined) {
+    const alternatives: string[] = [];
+    if (ENVELOPE_ID_PREFIX.test(filter.search)) {
+      const prefix = filter.search.toLowerCase();
+      alternatives.push(
+        FULL_UUID.test(prefix)
+          ? `t.envelope_id = ${value(prefix)}::uuid`
+          : // The prefix holds only hex digits and dashes, so LIKE needs no escaping.
+            `t.envelope_id::text LIKE ${value(`${prefix}%`)}`,
+      );
+    }
+    // A whole id is looked up by the unique index alone; a name would not be one.
+    if (!FULL_UUID.test(filter.search.toLowerCase()) && Array.from(filter.search).length >= SEARCH_TEXT.min) {
+      const pattern = value(containing(filter.search));
+      alternatives.push(
+        `t.envelope_name ILIKE ${pattern} ESCAPE '\\'`,
+        `t.sender_email ILIKE ${pattern} ESCAPE '\\'`,
+      );
+    }
+    conditions.push(alternatives.length === 1 ? alternatives[0] : `(${alternatives.join(' OR ')})`);
   }
   return conditions;
 }

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import { escapeUntrusted } from '../common/untrusted-text';
 import { queryRows } from '../database/query-rows';
 import { ArchiveError } from './archive-error';
 import { DUE_STATES, LEASED_STATES, type TransferState } from './transfer-state';
@@ -39,7 +40,12 @@ export interface TransitionPatch {
   uncountAttempt?: boolean;
   /** Something ops should see that did not stop the transfer; null clears it. */
   warning?: string | null;
+  /** The envelope's name from the platform; stored escaped, an empty one as null. */
+  envelopeName?: string | null;
 }
+
+/** Envelope names are the platform's text: kept whole up to this many code points, escaped. */
+const MAX_ENVELOPE_NAME_CHARS = 512;
 
 const CLAIM_COLUMNS = `t.id, t.platform, t.envelope_id AS "envelopeId", t.claim_token AS "claimToken", t.attempts,
   t.created_at AS "createdAt", coalesce(t.resumed_at, t.created_at) AS "ageFrom", t.archived_at AS "archivedAt", t.sender_email AS "senderEmail",
@@ -121,6 +127,12 @@ export class TransferClaimRepository {
     if (patch.envelopeStatus !== undefined) set('envelope_status', patch.envelopeStatus);
     if (patch.senderEmail !== undefined) set('sender_email', patch.senderEmail);
     if (patch.warning !== undefined) set('warning', patch.warning?.slice(0, 2000) ?? null);
+    if (patch.envelopeName !== undefined) {
+      set(
+        'envelope_name',
+        patch.envelopeName ? escapeUntrusted(patch.envelopeName, MAX_ENVELOPE_NAME_CHARS) : null,
+      );
+    }
     if (patch.delayMs !== undefined) {
       params.push(patch.delayMs);
       sets.push(

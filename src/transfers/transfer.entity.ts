@@ -77,6 +77,10 @@ export class Transfer {
   @Column({ type: 'text', nullable: true })
   warning!: string | null;
 
+  /** The envelope's name as the platform reported it, escaped; null until the archive job read it. */
+  @Column({ name: 'envelope_name', type: 'text', nullable: true })
+  envelopeName!: string | null;
+
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
   createdAt!: Date;
 

@@ -9,14 +9,20 @@ import {
   admin,
   connect,
   failedSeed,
+  hourStarts,
+  insertAttempt,
+  insertSender,
   insertTransfer,
   json,
   rows,
 } from './admin-fixtures';
+import { TransferClaimRepository } from '../../src/transfers/transfer-claim.repository';
 
 interface TransferItem {
   id: string;
   envelopeId: string;
+  envelopeName: string | null;
+  warning: string | null;
   state: string;
   cause: string | null;
   attempts: number;
@@ -175,6 +181,80 @@ describe('admin API', () => {
       assert.equal((await json<Page>(await admin(svc, '/admin/transfers?q=abcdef13'))).items.length, 0);
     });
 
+    it('answers each transfer with its envelope name and warning, null while there are none', async () => {
+      const platform = 'names-a';
+      const named = await insertTransfer(
+        db,
+        failedSeed({ platform, envelopeName: 'Rahmenvertrag 2026', warning: 'metadata unusable: DOCTYPE' }),
+      );
+      const plain = await insertTransfer(db, failedSeed({ platform }));
+      const page = await json<Page>(await admin(svc, `/admin/transfers?platform=${platform}`));
+      const byId = new Map(page.items.map((i) => [i.id, i]));
+      assert.equal(byId.get(named.id)?.envelopeName, 'Rahmenvertrag 2026');
+      assert.equal(byId.get(named.id)?.warning, 'metadata unusable: DOCTYPE');
+      assert.equal(byId.get(plain.id)?.envelopeName, null);
+      assert.equal(byId.get(plain.id)?.warning, null);
+      const detail = await json<{ transfer: { envelopeName: string | null; warning: string | null } }>(
+        await admin(svc, `/admin/transfers/${named.id}`),
+      );
+      assert.equal(detail.transfer.envelopeName, 'Rahmenvertrag 2026');
+      assert.equal(detail.transfer.warning, 'metadata unusable: DOCTYPE');
+    });
+
+    it('finds by q within envelope names and sender addresses, ignoring case, with % and _ taken literally', async () => {
+      const platform = 'search-a';
+      const rahmen = await insertTransfer(
+        db,
+        failedSeed({ platform, envelopeName: 'Rahmenvertrag Müller 2026', senderEmail: 'anna@example.com' }),
+      );
+      const percent = await insertTransfer(
+        db,
+        failedSeed({ platform, envelopeName: 'Offer 50% off_now', senderEmail: 'ben@example.com' }),
+      );
+      const other = await insertTransfer(
+        db,
+        failedSeed({ platform, envelopeName: 'Offer 500 offer', senderEmail: 'carl@example.org' }),
+      );
+      const find = async (q: string) =>
+        new Set(
+          ids(
+            await json<Page>(
+              await admin(svc, `/admin/transfers?platform=${platform}&q=${encodeURIComponent(q)}`),
+            ),
+          ),
+        );
+      assert.deepEqual(await find('MÜLLER'), new Set([rahmen.id]));
+      assert.deepEqual(await find('Mu\u0308ller'), new Set([rahmen.id]), 'a decomposed ü is the same letter');
+      assert.deepEqual(await find('offer'), new Set([percent.id, other.id]));
+      assert.deepEqual(await find('50% off_'), new Set([percent.id]));
+      assert.deepEqual(await find('50%'), new Set([percent.id]), '% is not a wildcard');
+      assert.deepEqual(await find('f_now'), new Set([percent.id]));
+      assert.deepEqual(await find('example.com'), new Set([rahmen.id, percent.id]));
+      assert.deepEqual(await find('@example.org'), new Set([other.id]));
+      assert.deepEqual(await find('nothing like it'), new Set());
+    });
+
+    it('answers the bulk retry of a q that names an envelope name with exactly those transfers', async () => {
+      const platform = 'search-b';
+      const match = await insertTransfer(db, failedSeed({ platform, envelopeName: 'Quarterly report Q3' }));
+      const keep = await insertTransfer(db, failedSeed({ platform, envelopeName: 'Annual report' }));
+      const result = await json<{ retried: number; ids: string[] }>(
+        await admin(svc, '/admin/transfers/retry', {
+          method: 'POST',
+          body: { platform, state: 'failed', q: 'quarterly' },
+        }),
+      );
+      assert.deepEqual(result.ids, [match.id]);
+      const [row] = await rows(db, 'SELECT state FROM transfers WHERE id = $1', [keep.id]);
+      assert.equal(row.state, 'failed');
+      const [action] = await rows<{ detail: { filter: Record<string, unknown> } }>(
+        db,
+        `SELECT detail FROM admin_actions WHERE action = 'bulk_retry' AND $1 = ANY(transfer_ids)`,
+        [match.id],
+      );
+      assert.deepEqual(action.detail.filter, { state: ['failed'], platform, q: 'quarterly' });
+    });
+
     it('filters by a time range on created_at or on updated_at', async () => {
       const platform = 'filters-c';
       const old = await insertTransfer(
@@ -278,6 +358,9 @@ describe('admin API', () => {
       ['from=2025-02-01&to=2025-01-01', 'to'],
       ['dateField=finished', 'dateField'],
       ['q=zz', 'q'],
+      [`q=${'x'.repeat(201)}`, 'q'],
+      ['q=%20%20zz%20', 'q'],
+      [`q=${'a'.repeat(37)}`, 'q'],
       ['sender=nobody', 'sender'],
       ['status=failed', 'status'],
     ] as const) {
@@ -349,6 +432,7 @@ describe('admin API', () => {
           fileName: 'contract.pdf',
           platformFileId: 'f1',
           s3Key: 'esign-archive/x/contract.pdf',
+          s3Uri: 's3://esign-archive/esign-archive/x/contract.pdf',
           size: 12345,
           sha256: 'a'.repeat(64),
           verifiedAt: '2025-06-01T09:05:00.000Z',
@@ -358,6 +442,7 @@ describe('admin API', () => {
           fileName: 'audit-trail.pdf',
           platformFileId: 'f2',
           s3Key: 'esign-archive/x/audit-trail.pdf',
+          s3Uri: 's3://esign-archive/esign-archive/x/audit-trail.pdf',
           size: null,
           sha256: null,
           verifiedAt: null,
@@ -759,6 +844,8 @@ describe('admin API', () => {
       assert.match(doc.openapi, /^3\./);
       assert.deepEqual(Object.keys(doc.paths).sort(), [
         '/admin/summary',
+        '/admin/summary/consent',
+        '/admin/summary/hourly',
         '/admin/transfers',
         '/admin/transfers/retry',
         '/admin/transfers/{id}',
@@ -777,6 +864,26 @@ describe('admin API', () => {
         assert.ok(listParams.includes(`query:${name}`), `list documents ?${name}`);
       }
       assert.ok(!JSON.stringify(doc).includes('/metrics'), 'only the admin API is documented');
+    });
+
+    it('documents the envelope name and warning of a transfer, the S3 location of a document, and the hourly and consent summaries', async () => {
+      const doc = await json<{
+        components: {
+          schemas: Record<string, { properties?: Record<string, unknown>; required?: string[] }>;
+        };
+      }>(await fetch(`${svc.url}/admin/docs/openapi.json`));
+      const schemas = doc.components.schemas;
+      for (const field of ['envelopeName', 'warning']) {
+        assert.ok(schemas.Transfer.properties?.[field], `Transfer.${field}`);
+        assert.ok(schemas.Transfer.required?.includes(field), `Transfer.${field} is always present`);
+        assert.ok(
+          JSON.stringify(schemas.TransferDetail).includes(`"${field}"`),
+          `TransferDetail has ${field}`,
+        );
+      }
+      assert.ok(schemas.TransferDocument.properties?.s3Uri);
+      assert.deepEqual(Object.keys(schemas.HourlySummary.properties ?? {}).sort(), ['generatedAt', 'hours']);
+      assert.deepEqual(Object.keys(schemas.ConsentHealth.properties ?? {}).sort(), ['count', 'senders']);
     });
 
     it('serves Swagger UI at /admin/docs from this service only', async () => {
@@ -812,7 +919,9 @@ describe('admin API', () => {
       const sha = (s: string) => `'sha256-${createHash('sha256').update(s).digest('base64')}'`;
       assert.ok(csp.includes(`script-src ${sha(script)}`), 'the inline script is allowed by its hash');
       assert.ok(csp.includes(`style-src ${sha(style)}`), 'the inline style is allowed by its hash');
-      assert.doesNotMatch(html, /<script src|<link |https?:\/\//, 'nothing is loaded from elsewhere');
+      // The SVG namespace is a name, not a place anything is loaded from.
+      const loaded = html.replaceAll("'http://www.w3.org/2000/svg'", '');
+      assert.doesNotMatch(loaded, /<script src|<link |https?:\/\//, 'nothing is loaded from elsewhere');
       assert.doesNotMatch(script, /innerHTML|outerHTML|insertAdjacentHTML|document\.write/);
       assert.match(html, /data-admin-configured="true"/);
     });
@@ -862,9 +971,11 @@ describe('admin summary and metrics', () => {
     const summary = await json<{
       byState: Record<string, number>;
       byCause: { state: string; cause: string | null; count: number }[];
-      oldestDue: { id: string; envelopeId: string; dueSince: string } | null;
+      oldestDue: { id: string; envelopeId: string; dueSince: string; ageSeconds: number } | null;
       lastCallbacks: { platform: string; lastReceivedAt: string }[];
       mail: { pending: number; failed: number };
+      platforms: string[];
+      generatedAt: string;
     }>(await admin(svc, '/admin/summary'));
 
     assert.deepEqual(summary.byState, {
@@ -892,6 +1003,9 @@ describe('admin summary and metrics', () => {
     assert.equal(summary.oldestDue?.id, oldest.id);
     assert.equal(summary.oldestDue?.envelopeId, oldest.envelopeId);
     assert.equal(summary.oldestDue?.dueSince, '2025-01-01T00:00:00.000Z');
+    const age = (Date.parse(summary.generatedAt) - Date.parse('2025-01-01T00:00:00Z')) / 1000;
+    assert.ok(Math.abs((summary.oldestDue?.ageSeconds ?? 0) - age) <= 1, 'its age by the database clock');
+    assert.deepEqual(summary.platforms, ['esignanywhere']);
     assert.deepEqual(summary.lastCallbacks, [
       { platform: 'docusign', lastReceivedAt: '2025-03-03T00:00:00.000Z' },
       { platform: 'esignanywhere', lastReceivedAt: '2025-03-05T00:00:00.000Z' },
@@ -910,6 +1024,97 @@ describe('admin summary and metrics', () => {
 
     await insertTransfer(db, failedSeed());
     assert.match(await (await fetch(`${svc.url}/metrics`)).text(), /^esign_transfers\{state="failed"\} 5$/m);
+  });
+
+  it('GET /admin/summary/hourly counts archived, failed and waiting transfers per UTC hour over 48 hours, zeros included', async () => {
+    const hour = await hourStarts(db);
+    const at = (hoursAgo: number, minutes = 15) => new Date(hour(hoursAgo).getTime() + minutes * 60_000);
+    for (const hoursAgo of [0, 3, 3, 47, 48]) {
+      await insertTransfer(db, { state: 'done', archivedAt: at(hoursAgo), finishedAt: at(hoursAgo) });
+    }
+    const failing = await insertTransfer(db, failedSeed());
+    await insertAttempt(db, failing.id, { outcome: 'failed', finishedAt: at(6, 1) });
+    await insertAttempt(db, failing.id, { outcome: 'failed', finishedAt: at(6, 50), attempt: 2 });
+    await insertAttempt(db, failing.id, { outcome: 'failed', finishedAt: at(49), attempt: 3 });
+    const waiting = await insertTransfer(db, { state: 'waiting', cause: 'not_finished_yet' });
+    await insertAttempt(db, waiting.id, { outcome: 'waiting', finishedAt: at(6) });
+    await insertAttempt(db, waiting.id, { outcome: 'retrying', finishedAt: at(7), errorClass: 'TRANSIENT' });
+    // An attempt still running has no outcome yet and counts nowhere.
+    await db.query(`INSERT INTO transfer_attempts (transfer_id, attempt, worker) VALUES ($1, 3, 'w')`, [
+      waiting.id,
+    ]);
+
+    const hourly = await json<{
+      generatedAt: string;
+      hours: { hour: string; archived: number; failed: number; waiting: number }[];
+    }>(await admin(svc, '/admin/summary/hourly'));
+    assert.equal(hourly.hours.length, 48);
+    assert.deepEqual(
+      hourly.hours.map((h) => h.hour),
+      Array.from({ length: 48 }, (_, i) => hour(47 - i).toISOString()),
+      'the last 48 hours, oldest first, the current one last',
+    );
+    const nonZero = Object.fromEntries(
+      hourly.hours
+        .map((h, i) => [47 - i, [h.archived, h.failed, h.waiting]] as const)
+        .filter(([, counts]) => counts.some((n) => n > 0)),
+    );
+    assert.deepEqual(nonZero, { 47: [1, 0, 0], 6: [0, 1, 1], 3: [2, 0, 0], 0: [1, 0, 0] });
+  });
+
+  it('GET /admin/summary/consent counts and lists senders whose token was rejected, longest-waiting first', async () => {
+    const paused = await insertTransfer(db, { state: 'needs_consent', cause: 'token_rejected' });
+    const older = await insertSender(db, {
+      email: 'old@example.com',
+      consentState: 'rejected',
+      tokenRejectedAt: new Date('2025-03-01T10:00:00Z'),
+      envelopeIds: [paused.envelopeId],
+    });
+    const newer = await insertSender(db, {
+      email: null,
+      consentState: 'rejected',
+      tokenRejectedAt: new Date('2025-03-02T10:00:00Z'),
+      platform: 'docusign',
+    });
+    await insertSender(db, { email: 'ok@example.com', consentState: 'granted' });
+    await insertSender(db, { email: 'new@example.com', consentState: 'none' });
+    const consent = await json(await admin(svc, '/admin/summary/consent'));
+    assert.deepEqual(consent, {
+      count: 2,
+      senders: [
+        {
+          id: older,
+          platform: 'esignanywhere',
+          email: 'old@example.com',
+          since: '2025-03-01T10:00:00.000Z',
+          waitingTransfers: 1,
+        },
+        {
+          id: newer,
+          platform: 'docusign',
+          email: null,
+          since: '2025-03-02T10:00:00.000Z',
+          waitingTransfers: 0,
+        },
+      ],
+    });
+  });
+
+  it('shows the envelope name the archive job records, escaped like any text from a platform', async () => {
+    const transfer = await insertTransfer(db, { state: 'pending', nextAttemptAt: '2000-01-01T00:00:00Z' });
+    const claims = svc.app.get(TransferClaimRepository);
+    const [claim] = await claims.claimDue(1, 'test-worker', 60_000);
+    assert.equal(claim.id, transfer.id);
+    await claims.transition(claim, { state: 'archiving', envelopeName: 'Vertrag\u0000 \u202eMu\u0308ller' });
+    const detail = await json<{ transfer: { envelopeName: string | null } }>(
+      await admin(svc, `/admin/transfers/${transfer.id}`),
+    );
+    assert.equal(detail.transfer.envelopeName, 'Vertrag\\u{0} \\u{202e}Müller');
+    const found = await json<Page>(await admin(svc, '/admin/transfers?q=vertrag'));
+    assert.deepEqual(ids(found), [transfer.id]);
+    await claims.transition(claim, { state: 'archiving', envelopeName: '' });
+    const [row] = await rows(db, 'SELECT envelope_name FROM transfers WHERE id = $1', [transfer.id]);
+    assert.equal(row.envelope_name, null, 'an empty name is no name');
   });
 });
 

@@ -17,6 +17,8 @@ export interface TransferSeed {
   state: string;
   platform?: string;
   envelopeId?: string;
+  envelopeName?: string | null;
+  warning?: string | null;
   cause?: string | null;
   attempts?: number;
   senderEmail?: string | null;
@@ -40,13 +42,13 @@ export interface SeededTransfer {
 export async function insertTransfer(db: Client, seed: TransferSeed): Promise<SeededTransfer> {
   const envelopeId = seed.envelopeId ?? randomUUID();
   const leased = seed.state === 'checking' || seed.state === 'archiving';
-  const { rows } = await db.query(
+  const { rows } = await db.query<{ id: string }>(
     `INSERT INTO transfers (platform, envelope_id, state, cause, attempts, sender_email, last_error, last_error_class,
        created_at, updated_at, next_attempt_at, archived_at, platform_deleted_at, finished_at, state_version,
-       lease_owner, lease_expires_at, claim_token)
+       lease_owner, lease_expires_at, claim_token, envelope_name, warning)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, coalesce($9::timestamptz, now()), coalesce($10::timestamptz, now()),
        coalesce($11::timestamptz, now()), $12, $13, $14, $15, $16,
-       CASE WHEN $17 THEN now() + interval '2 minutes' END, CASE WHEN $17 THEN gen_random_uuid() END)
+       CASE WHEN $17 THEN now() + interval '2 minutes' END, CASE WHEN $17 THEN gen_random_uuid() END, $18, $19)
      RETURNING id`,
     [
       seed.platform ?? 'esignanywhere',
@@ -66,9 +68,65 @@ export async function insertTransfer(db: Client, seed: TransferSeed): Promise<Se
       seed.stateVersion ?? 3,
       leased ? (seed.leaseOwner ?? 'worker-1') : null,
       leased,
+      seed.envelopeName ?? null,
+      seed.warning ?? null,
     ],
   );
-  return { id: rows[0].id as string, envelopeId };
+  return { id: rows[0].id, envelopeId };
+}
+
+/** One run of the pipeline on a transfer, as `transfer_attempts` records it. */
+export async function insertAttempt(
+  db: Client,
+  transferId: string,
+  attempt: { outcome: string; finishedAt: Date; attempt?: number; worker?: string; errorClass?: string },
+): Promise<void> {
+  await db.query(
+    `INSERT INTO transfer_attempts (transfer_id, attempt, worker, started_at, finished_at, outcome, error_class)
+     VALUES ($1, $2, $3, $4::timestamptz - interval '5 seconds', $4, $5, $6)`,
+    [
+      transferId,
+      attempt.attempt ?? 1,
+      attempt.worker ?? 'worker-1',
+      attempt.finishedAt,
+      attempt.outcome,
+      attempt.errorClass ?? null,
+    ],
+  );
+}
+
+export interface SenderSeed {
+  email: string | null;
+  consentState: 'none' | 'granted' | 'rejected';
+  tokenRejectedAt?: Date | null;
+  platform?: string;
+  /** Envelopes noted as this sender's (before-send page). */
+  envelopeIds?: string[];
+}
+
+/** A sender row and the envelopes noted as sent by it; returns its id. */
+export async function insertSender(db: Client, seed: SenderSeed): Promise<string> {
+  const platform = seed.platform ?? 'esignanywhere';
+  const { rows } = await db.query<{ id: string }>(
+    `INSERT INTO senders (platform, platform_user_id, email, consent_state, consented_at, token_rejected_at)
+     VALUES ($1, $2, $3, $4, now() - interval '30 days', $5) RETURNING id`,
+    [platform, randomUUID(), seed.email, seed.consentState, seed.tokenRejectedAt ?? null],
+  );
+  const id = rows[0].id;
+  for (const envelopeId of seed.envelopeIds ?? []) {
+    await db.query(`INSERT INTO envelope_senders (platform, envelope_id, sender_id) VALUES ($1, $2, $3)`, [
+      platform,
+      envelopeId,
+      id,
+    ]);
+  }
+  return id;
+}
+
+/** The start of the current UTC hour by the database's clock, and of the hours before it. */
+export async function hourStarts(db: Client): Promise<(hoursAgo: number) => Date> {
+  const [{ hour }] = await rows<{ hour: Date }>(db, `SELECT date_trunc('hour', now(), 'UTC') AS hour`);
+  return (hoursAgo: number) => new Date(hour.getTime() - hoursAgo * 3_600_000);
 }
 
 /** A failed transfer as the pipeline leaves it after giving up. */

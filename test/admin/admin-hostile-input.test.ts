@@ -71,6 +71,9 @@ describe('admin API input that is not valid', () => {
       ['platform=%E2%82', 'platform'],
       ['q=%ff', 'q'],
       ['q=abc&q=def', 'q'],
+      ['q=ab%00cd', 'q'],
+      ['q=ab%0Acd', 'q'],
+      [`q=${'%C3%BC'.repeat(201)}`, 'q'],
       ['limit=0x10', 'limit'],
       ['limit=1e2', 'limit'],
       ['limit=%2B5', 'limit'],
@@ -91,8 +94,21 @@ describe('admin API input that is not valid', () => {
       });
     }
 
-    it('answers 400 naming an unknown parameter of the summary', async () => {
-      await expect400('GET', '/admin/summary?verbose=1', 'verbose');
+    for (const path of ['/admin/summary', '/admin/summary/hourly', '/admin/summary/consent']) {
+      it(`answers 400 naming an unknown parameter of ${path}`, async () => {
+        await expect400('GET', `${path}?verbose=1`, 'verbose');
+      });
+    }
+
+    it('takes a search of any script and wildcard characters as text, without error', async () => {
+      for (const q of ["o'brien", '%_\\', 'Müller & Söhne', '合同书', '🙂🙂🙂', 'a%25b']) {
+        const answer = await client.send({
+          method: 'GET',
+          path: `/admin/transfers?q=${encodeURIComponent(q)}`,
+          headers: { authorization: `Bearer ${ALICE_TOKEN}` },
+        });
+        assert.equal(answer.status, 200, `${q}: ${answer.body}`);
+      }
     });
   });
 
