@@ -130,7 +130,12 @@ export class ArchiveService {
 
       // Marking the transfer `archiving` and reading what to copy overlap; nothing is copied before both.
       const [, rawMetadata, listed] = await Promise.all([
-        this.claims.transition(claim, { state: 'archiving', envelopeStatus: envelope.status, senderEmail }),
+        this.claims.transition(claim, {
+          state: 'archiving',
+          envelopeStatus: envelope.status,
+          senderEmail,
+          envelopeName: envelope.name,
+        }),
         platform.getMetadata(token, claim.envelopeId, signal),
         platform.listFiles(token, claim.envelopeId, signal),
       ]);

@@ -59,6 +59,18 @@ describe('copies count only when proven', () => {
     },
   );
 
+  it('records the envelope name ops search by', async () => {
+    const envelope = world.createEnvelope({ callbackUrl: null, name: 'Lease Müller <b>2026</b>' });
+    world.sim.finishEnvelope(envelope.id, 'Completed');
+    assert.equal(await world.sendCallback(envelope.id), 200);
+    const transfer = await world.waitForState(envelope.id, ['done', 'failed'], 60_000);
+    const [named] = await world.query<{ envelope_name: string | null }>(
+      'SELECT envelope_name FROM transfers WHERE id = $1',
+      [transfer.id],
+    );
+    assert.equal(named.envelope_name, 'Lease Müller <b>2026</b>');
+  });
+
   s3rverOnly(it, 'corruptNextWrites makes the server keep other bytes than it was sent')(
     'a store that keeps corrupting fails as copy_not_verified, mails ops and never deletes',
     async () => {
