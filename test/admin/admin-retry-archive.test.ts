@@ -40,7 +40,8 @@ describe('retrying a failed transfer from the admin page', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     const row = page.locator(`#attention tr[data-transfer-id="${failed.id}"]`);
     await row.waitFor();
-    await page.getByRole('button', { name: `Retry envelope ${envelope.id}` }).click();
+    // Named after the envelope, now that the archive job has recorded its name.
+    await page.getByRole('button', { name: `Retry envelope ${envelope.name}` }).click();
     await row.waitFor({ state: 'detached' });
 
     await world.waitForState(envelope.id, ['done']);
