@@ -137,6 +137,31 @@ function someFile(rng: SeededRandom, target: Target) {
   return rng.pick(target.files.filter((f) => f.size > 1));
 }
 
+/** A body cut short (`truncate`) or left hanging (`stall`): half the time a file's, else an API answer's. */
+function cutBody(
+  rng: SeededRandom,
+  target: Target,
+  kind: 'truncate' | 'stall',
+  minJsonBytes: number,
+  maxJsonBytes: number,
+): SimFaultRule {
+  if (rng.chance(0.5)) {
+    const file = someFile(rng, target);
+    return {
+      endpoint: 'file.get',
+      fileId: file.fileId,
+      times: 1,
+      fault: { kind, afterBytes: rng.int(0, file.size - 1) },
+    };
+  }
+  return {
+    endpoint: rng.pick(['envelope.get', 'envelope.files'] as const),
+    envelopeId: target.envelope.id,
+    times: 1,
+    fault: { kind, afterBytes: rng.int(minJsonBytes, maxJsonBytes) },
+  };
+}
+
 const PLATFORM_RECIPES: PlatformRecipe[] = [
   {
     name: 'status 5xx',
@@ -178,23 +203,7 @@ const PLATFORM_RECIPES: PlatformRecipe[] = [
   {
     name: 'truncated body',
     base: 5,
-    arm: (rng, t) => {
-      if (rng.chance(0.5)) {
-        const file = someFile(rng, t);
-        return {
-          endpoint: 'file.get',
-          fileId: file.fileId,
-          times: 1,
-          fault: { kind: 'truncate', afterBytes: rng.int(0, file.size - 1) },
-        };
-      }
-      return {
-        endpoint: rng.pick(['envelope.get', 'envelope.files'] as const),
-        envelopeId: t.envelope.id,
-        times: 1,
-        fault: { kind: 'truncate', afterBytes: rng.int(5, 40) },
-      };
-    },
+    arm: (rng, t) => cutBody(rng, t, 'truncate', 5, 40),
   },
   {
     name: '429 Retry-After',
@@ -208,23 +217,7 @@ const PLATFORM_RECIPES: PlatformRecipe[] = [
   {
     name: 'stall',
     base: 3,
-    arm: (rng, t) => {
-      if (rng.chance(0.5)) {
-        const file = someFile(rng, t);
-        return {
-          endpoint: 'file.get',
-          fileId: file.fileId,
-          times: 1,
-          fault: { kind: 'stall', afterBytes: rng.int(0, file.size - 1) },
-        };
-      }
-      return {
-        endpoint: rng.pick(['envelope.get', 'envelope.files'] as const),
-        envelopeId: t.envelope.id,
-        times: 1,
-        fault: { kind: 'stall', afterBytes: rng.int(0, 20) },
-      };
-    },
+    arm: (rng, t) => cutBody(rng, t, 'stall', 0, 20),
   },
   {
     name: 'latency',

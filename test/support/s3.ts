@@ -81,17 +81,8 @@ export async function startTestS3(
   const client = new S3Client({ endpoint, region, forcePathStyle: true, credentials });
   const stores: S3ObjectStore[] = [];
 
-  const storeOptions = (overrides: Partial<S3ObjectStoreOptions> = {}): S3ObjectStoreOptions => ({
-    endpoint,
-    region,
-    bucket,
-    prefix: 'archive',
-    forcePathStyle: true,
-    credentials,
-    partSizeBytes: 5 * 1024 * 1024,
-    queueSize: 2,
-    ...overrides,
-  });
+  const storeOptions = (overrides: Partial<S3ObjectStoreOptions> = {}): S3ObjectStoreOptions =>
+    testStoreOptions({ endpoint, region, bucket, credentials }, overrides);
 
   return {
     endpoint,
@@ -159,17 +150,8 @@ async function startRealTestS3(options: {
   const reportsSha256 = await realReportsSha256;
   const stores: S3ObjectStore[] = [];
 
-  const storeOptions = (overrides: Partial<S3ObjectStoreOptions> = {}): S3ObjectStoreOptions => ({
-    endpoint,
-    region,
-    bucket,
-    prefix: 'archive',
-    forcePathStyle: true,
-    credentials,
-    partSizeBytes: 5 * 1024 * 1024,
-    queueSize: 2,
-    ...overrides,
-  });
+  const storeOptions = (overrides: Partial<S3ObjectStoreOptions> = {}): S3ObjectStoreOptions =>
+    testStoreOptions({ endpoint, region, bucket, credentials }, overrides);
   const hookMissing = (hook: string) =>
     new Error(`${hook} is a test hook of s3rver; on ${TEST_S3_TARGET.name} the test needs s3rverOnly(...)`);
 
@@ -245,4 +227,19 @@ async function emptyBucket(client: S3Client, bucket: string): Promise<void> {
       );
     }
   }
+}
+
+/** Options for a store on a test bucket; small parts keep multipart tests fast. */
+function testStoreOptions(
+  target: Pick<S3ObjectStoreOptions, 'endpoint' | 'region' | 'bucket' | 'credentials'>,
+  overrides: Partial<S3ObjectStoreOptions>,
+): S3ObjectStoreOptions {
+  return {
+    ...target,
+    prefix: 'archive',
+    forcePathStyle: true,
+    partSizeBytes: 5 * 1024 * 1024,
+    queueSize: 2,
+    ...overrides,
+  };
 }
