@@ -3,6 +3,7 @@ import { TransferResumedAt1764000100000 } from './1764000100000-transfer-resumed
 import { TransferWarning1764000200000 } from './1764000200000-transfer-warning';
 import { OAuthVerifierClearedAfterUse1764000210000 } from './1764000210000-oauth-verifier-cleared-after-use';
 import { TransferEnvelopeName1764000300000 } from './1764000300000-transfer-envelope-name';
+import { OpaqueEnvelopeIds1764000400000 } from './1764000400000-opaque-envelope-ids';
 
 /** Every migration, oldest first. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   TransferWarning1764000200000,
   OAuthVerifierClearedAfterUse1764000210000,
   TransferEnvelopeName1764000300000,
+  OpaqueEnvelopeIds1764000400000,
 ];

@@ -9,13 +9,15 @@ import { TRANSFER_STATES } from '../transfers/transfer-state';
 
 const timestamp = z.string().meta({ format: 'date-time' });
 const uuid = z.string().meta({ format: 'uuid' });
+/** The platform's own id for the envelope: opaque text, case-sensitive. */
+const envelopeId = z.string().meta({ description: "The platform's envelope id (opaque, case-sensitive)." });
 const state = z.enum(TRANSFER_STATES);
 
 export const transferViewSchema = z
   .object({
     id: uuid,
     platform: z.string(),
-    envelopeId: uuid,
+    envelopeId,
     envelopeName: z
       .string()
       .nullable()
@@ -173,7 +175,7 @@ export const summarySchema = z
       .object({
         id: uuid,
         platform: z.string(),
-        envelopeId: uuid,
+        envelopeId,
         envelopeName: z.string().nullable(),
         state,
         dueSince: timestamp,

@@ -35,9 +35,11 @@ const oneValue =
 /** Control characters PostgreSQL cannot store (NUL) or an operator would not type; tab and newlines pass. */
 const CONTROL_CHARACTERS = /(?![\t\n\r])\p{Cc}/u;
 
-/** What `q` may be: the start of an envelope id (any length), or text to find within names and addresses. */
-export const ENVELOPE_ID_PREFIX = /^[0-9A-Fa-f-]{1,36}$/;
-const ID_LIKE = /^[0-9A-Fa-f-]+$/;
+/**
+ * Text that may be the start of an envelope id. Ids are opaque (GUIDs, base64 package ids, ...), so
+ * such text is looked for both at the start of ids and within names and addresses.
+ */
+export const ENVELOPE_ID_PREFIX = /^[\x21-\x7e]+$/;
 export const SEARCH_TEXT = { min: 3, max: 200 } as const;
 
 /** One value, a repeated parameter (`?state=a&state=b`) or a comma-separated list (`?state=a,b`). */
@@ -102,24 +104,14 @@ const filterFields = {
       error: `must be at most ${SEARCH_TEXT.max} characters`,
       abort: true,
     })
-    .superRefine((v, ctx) => {
-      // Hex digits and dashes alone are taken for an envelope id, as before names were searched.
-      if (ID_LIKE.test(v)) {
-        if (v.length > 36)
-          ctx.addIssue({ code: 'custom', message: 'is longer than an envelope id (36 characters)' });
-      } else if (Array.from(v).length < SEARCH_TEXT.min) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `must be the start of an envelope id (hex digits and dashes) or at least ${SEARCH_TEXT.min} characters of an envelope name or sender address`,
-        });
-      }
+    .refine((v) => Array.from(v).length >= SEARCH_TEXT.min, {
+      error: `must be at least ${SEARCH_TEXT.min} characters: the start of an envelope id, or part of an envelope name or sender address`,
     })
     .optional()
     .meta({
       description:
         'Search: the start of an envelope id (or all of it), or part of the envelope name or of the ' +
-        `sender's address (case-insensitive, ${SEARCH_TEXT.min} to ${SEARCH_TEXT.max} characters). Text of ` +
-        'hex digits and dashes alone is an envelope id, at most 36 characters.',
+        `sender's address (case-insensitive, ${SEARCH_TEXT.min} to ${SEARCH_TEXT.max} characters).`,
     }),
 };
 

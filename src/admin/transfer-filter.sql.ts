@@ -1,9 +1,7 @@
-import { ENVELOPE_ID_PREFIX, SEARCH_TEXT, type TransferFilter } from './transfer-filter.schema';
+import { ENVELOPE_ID_PREFIX, type TransferFilter } from './transfer-filter.schema';
 
-const FULL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/** `text` as a LIKE pattern that matches it anywhere, its own `%`, `_` and `\` taken literally. */
-const containing = (text: string): string => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+/** `text` with its own `%`, `_` and `\` taken literally in a LIKE pattern. */
+const literal = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 /**
  * The WHERE conditions for a transfer filter on alias `t`. Values go into `params` (which may
@@ -29,25 +27,15 @@ export function transferFilterConditions(filter: TransferFilter, params: unknown
   if (filter.from !== undefined) conditions.push(`${column} >= ${value(filter.from)}::timestamptz`);
   if (filter.to !== undefined) conditions.push(`${column} < ${value(filter.to)}::timestamptz`);
   if (filter.search !== undefined) {
-    const alternatives: string[] = [];
-    if (ENVELOPE_ID_PREFIX.test(filter.search)) {
-      const prefix = filter.search.toLowerCase();
-      alternatives.push(
-        FULL_UUID.test(prefix)
-          ? `t.envelope_id = ${value(prefix)}::uuid`
-          : // The prefix holds only hex digits and dashes, so LIKE needs no escaping.
-            `t.envelope_id::text LIKE ${value(`${prefix}%`)}`,
-      );
-    }
-    // A whole id is looked up by the unique index alone; a name would not be one.
-    if (!FULL_UUID.test(filter.search.toLowerCase()) && Array.from(filter.search).length >= SEARCH_TEXT.min) {
-      const pattern = value(containing(filter.search));
-      alternatives.push(
-        `t.envelope_name ILIKE ${pattern} ESCAPE '\\'`,
-        `t.sender_email ILIKE ${pattern} ESCAPE '\\'`,
-      );
-    }
-    conditions.push(alternatives.length === 1 ? alternatives[0] : `(${alternatives.join(' OR ')})`);
+    const pattern = value(`%${literal(filter.search)}%`);
+    const alternatives = [
+      `t.envelope_name ILIKE ${pattern} ESCAPE '\\'`,
+      `t.sender_email ILIKE ${pattern} ESCAPE '\\'`,
+    ];
+    // Ids are opaque text; their case is the platform's, so the start of one is matched in any case.
+    if (ENVELOPE_ID_PREFIX.test(filter.search))
+      alternatives.unshift(`t.envelope_id ILIKE ${value(`${literal(filter.search)}%`)} ESCAPE '\\'`);
+    conditions.push(`(${alternatives.join(' OR ')})`);
   }
   return conditions;
 }

@@ -255,7 +255,9 @@ export class ConsentService {
    */
   private async sendDraft(senderId: string, draftId: string, token: string): Promise<ConsentOutcome> {
     const context = { senderRow: senderId, draft: draftId };
-    const noted = await this.senders.noteDraft(ESIGNANYWHERE, draftId, senderId);
+    // eSignAnyWhere ids are GUIDs, noted in lower case like the callbacks' (the platform's case varies).
+    const draftKey = draftId.toLowerCase();
+    const noted = await this.senders.noteDraft(ESIGNANYWHERE, draftKey, senderId);
     let envelopeId: string;
     try {
       ({ envelopeId } = await this.esaw.sendDraft(token, draftId));
@@ -263,11 +265,11 @@ export class ConsentService {
       const failure = sendFailure(error, context);
       // The platform said no: the draft is still a draft, and our note of it goes (if it was ours).
       if (noted && failure.code !== ConsentErrorCode.SEND_UNCONFIRMED) {
-        await this.senders.forgetDraftNote(ESIGNANYWHERE, draftId, senderId);
+        await this.senders.forgetDraftNote(ESIGNANYWHERE, draftKey, senderId);
       }
       throw failure;
     }
-    await this.senders.noteSentEnvelope(ESIGNANYWHERE, envelopeId, senderId, draftId);
+    await this.senders.noteSentEnvelope(ESIGNANYWHERE, envelopeId.toLowerCase(), senderId, draftKey);
     this.logger.log({ msg: 'draft sent for the sender', ...context, envelope: envelopeId });
     return { kind: 'redirect', location: this.settings.inboxUrl };
   }

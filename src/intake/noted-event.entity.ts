@@ -10,7 +10,7 @@ export class NotedEvent {
   @Column({ type: 'text' })
   platform!: string;
 
-  @Column({ name: 'envelope_id', type: 'uuid' })
+  @Column({ name: 'envelope_id', type: 'text' })
   envelopeId!: string;
 
   @Column({ type: 'text' })

@@ -24,7 +24,7 @@ const MAX_BATCH = 500;
 // is waiting for an early callback's envelope to finish becomes due at once.
 const NOTE_SQL = `
 WITH input AS (
-  SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::int[], $5::jsonb[])
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::jsonb[])
     AS t(platform, envelope_id, action, n, request)
 ), noted AS (
   INSERT INTO noted_events AS ne (platform, envelope_id, action, received_count, request)
@@ -34,7 +34,7 @@ WITH input AS (
   RETURNING 1
 ), work AS (
   INSERT INTO transfers AS tr (platform, envelope_id)
-  SELECT * FROM unnest($6::text[], $7::uuid[])
+  SELECT * FROM unnest($6::text[], $7::text[])
   ON CONFLICT ON CONSTRAINT uq_transfers_envelope DO UPDATE
     SET next_attempt_at = now(), updated_at = now()
     WHERE tr.state = 'waiting'

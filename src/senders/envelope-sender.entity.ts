@@ -7,7 +7,7 @@ export class EnvelopeSender {
   @PrimaryColumn({ type: 'text' })
   platform!: string;
 
-  @PrimaryColumn({ name: 'envelope_id', type: 'uuid' })
+  @PrimaryColumn({ name: 'envelope_id', type: 'text' })
   envelopeId!: string;
 
   @Column({ name: 'sender_id', type: 'uuid' })

@@ -112,8 +112,7 @@ export class SenderRepository {
    * platform keeps the id for the envelope, or our answer is lost after the send, the note is what
    * is left. An existing note is never overwritten here: only a successful send proves who sent it.
    */
-  async noteDraft(platform: string, draftId: string, senderId: string): Promise<boolean> {
-    const draft = draftId.toLowerCase();
+  async noteDraft(platform: string, draft: string, senderId: string): Promise<boolean> {
     const rows: unknown[] = await this.dataSource.query(
       `INSERT INTO envelope_senders (platform, envelope_id, sender_id, draft_id) VALUES ($1, $2, $3, $4)
        ON CONFLICT (platform, envelope_id) DO NOTHING
@@ -124,8 +123,7 @@ export class SenderRepository {
   }
 
   /** Withdraws a draft note made by `noteDraft` once the platform has said the draft was not sent. */
-  async forgetDraftNote(platform: string, draftId: string, senderId: string): Promise<void> {
-    const draft = draftId.toLowerCase();
+  async forgetDraftNote(platform: string, draft: string, senderId: string): Promise<void> {
     await this.dataSource.query(
       `DELETE FROM envelope_senders WHERE platform = $1 AND envelope_id = $2 AND draft_id = $3 AND sender_id = $4`,
       [platform, draft, draft, senderId],
@@ -143,12 +141,10 @@ export class SenderRepository {
   /** Notes the envelope a draft became, against the sender whose token sent it; the draft note goes. */
   async noteSentEnvelope(
     platform: string,
-    envelopeId: string,
+    envelope: string,
     senderId: string,
-    draftId: string,
+    draft: string,
   ): Promise<void> {
-    const envelope = envelopeId.toLowerCase();
-    const draft = draftId.toLowerCase();
     await this.dataSource.transaction(async (manager) => {
       await manager.query(
         `INSERT INTO envelope_senders (platform, envelope_id, sender_id, draft_id) VALUES ($1, $2, $3, $4)

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { assertValidObjectKey, MAX_FILE_NAME_BYTES, safeFileName, utf8Length } from './object-keys';
+import {
+  assertValidObjectKey,
+  idKeySegment,
+  MAX_FILE_NAME_BYTES,
+  safeFileName,
+  utf8Length,
+} from './object-keys';
 import { StorageError } from './storage-error';
 
 function names(...inputs: string[]): string[] {
@@ -118,5 +124,37 @@ describe('assertValidObjectKey', () => {
     assert.doesNotThrow(() => assertValidObjectKey('a'.repeat(100)));
     assert.throws(() => assertValidObjectKey('a'.repeat(100), 99));
     assert.throws(() => assertValidObjectKey('ü'.repeat(60), 100));
+  });
+});
+
+describe('idKeySegment', () => {
+  it('keeps GUIDs as they are', () => {
+    assert.equal(
+      idKeySegment('0b1e2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d'),
+      '0b1e2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d',
+    );
+  });
+
+  it('encodes every byte that could shape a key, reversibly and case-preserving', () => {
+    assert.equal(idKeySegment('wVdZEaPD2igwUnFGJBjDD0dpO7k='), 'wVdZEaPD2igwUnFGJBjDD0dpO7k~3D');
+    assert.equal(idKeySegment('a/b+c'), 'a~2Fb~2Bc');
+    assert.equal(idKeySegment('..'), '~2E~2E');
+    assert.equal(idKeySegment('ü\u0000'), '~C3~BC~00');
+    assert.notEqual(idKeySegment('Abc'), idKeySegment('abc'));
+    for (const id of ['..', '.', 'a/../b', '\u202e', 'x'.repeat(255), '/'.repeat(255)]) {
+      assert.doesNotThrow(() => assertValidObjectKey(`p/2026/01/${idKeySegment(id)}/manifest.json`), id);
+    }
+  });
+
+  it('bounds long ids with a digest of the whole id, so two long ids never share a segment', () => {
+    const a = idKeySegment(`${'='.repeat(200)}a`);
+    const b = idKeySegment(`${'='.repeat(200)}b`);
+    assert.ok(a.length <= 150 && b.length <= 150);
+    assert.notEqual(a, b);
+    assert.match(a, /^(~3D)+~~[0-9a-f]{32}$/);
+  });
+
+  it('refuses an empty id', () => {
+    assert.throws(() => idKeySegment(''), StorageError);
   });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { StorageError } from './storage-error';
 
 /** S3's limit for a whole key, in UTF-8 bytes. */
@@ -70,6 +71,32 @@ function objectKeyProblem(key: string, maxBytes: number): string | undefined {
     }
   }
   return undefined;
+}
+
+const ID_KEEP = /[A-Za-z0-9_-]/;
+/** Encoded ids longer than this end in a digest of the whole id instead. */
+const MAX_ID_SEGMENT_BYTES = 150;
+
+/**
+ * An opaque platform id (an envelope id) as one key segment, reversibly: letters, digits, `_` and `-`
+ * stay; every other byte of its UTF-8 form is written `~XX` (hex), so `/`, `.`, `..`, `+`, `=` and
+ * invisible characters cannot shape the key. GUIDs come out unchanged. An id whose encoding would
+ * be longer than 150 bytes keeps its first 100 and a sha256 prefix of the whole id.
+ */
+export function idKeySegment(id: string): string {
+  if (typeof id !== 'string' || id.length === 0) {
+    throw new StorageError('an id used in an object key must be non-empty text', 'INVALID_INPUT');
+  }
+  let out = '';
+  for (const char of id) {
+    if (ID_KEEP.test(char)) out += char;
+    else
+      for (const byte of Buffer.from(char, 'utf8'))
+        out += `~${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  if (out.length <= MAX_ID_SEGMENT_BYTES) return out;
+  const digest = createHash('sha256').update(id, 'utf8').digest('hex').slice(0, 32);
+  return `${out.slice(0, 100).replace(/~[0-9A-F]?$/, '')}~~${digest}`;
 }
 
 /**

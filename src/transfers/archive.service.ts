@@ -14,7 +14,7 @@ import {
 } from '../platforms/signing-platform';
 import { SenderTokenResolver, type SenderRef } from '../senders/sender-token.resolver';
 import { escapeUntrusted } from '../common/untrusted-text';
-import { safeFileName, truncateUtf8 } from '../storage/object-keys';
+import { idKeySegment, safeFileName, truncateUtf8 } from '../storage/object-keys';
 import { normaliseTagKey } from '../storage/s3-tags';
 import { OBJECT_STORE, type ObjectStore } from '../storage/object-store';
 import { ArchiveError, classifyError } from './archive-error';
@@ -596,10 +596,10 @@ export class ArchiveService {
       : 'application/octet-stream';
   }
 
-  /** `<yyyy>/<mm>/<envelopeId>` under S3_PREFIX, dated by the first callback so retries land in the same place. */
+  /** `<yyyy>/<mm>/<envelope id, encoded>` under S3_PREFIX, dated by the first callback so retries land in the same place. */
   private baseKey(claim: ClaimedTransfer): string {
     const d = claim.createdAt;
-    return `${d.getUTCFullYear()}/${String(d.getUTCMonth() + 1).padStart(2, '0')}/${claim.envelopeId}`;
+    return `${d.getUTCFullYear()}/${String(d.getUTCMonth() + 1).padStart(2, '0')}/${idKeySegment(claim.envelopeId)}`;
   }
 
   private get prefix(): string {

@@ -15,7 +15,7 @@ export class Transfer {
   @Column({ type: 'text' })
   platform!: string;
 
-  @Column({ name: 'envelope_id', type: 'uuid' })
+  @Column({ name: 'envelope_id', type: 'text' })
   envelopeId!: string;
 
   @Column({ type: 'text', default: 'pending' })

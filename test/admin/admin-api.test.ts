@@ -360,7 +360,7 @@ describe('admin API', () => {
       ['q=zz', 'q'],
       [`q=${'x'.repeat(201)}`, 'q'],
       ['q=%20%20zz%20', 'q'],
-      [`q=${'a'.repeat(37)}`, 'q'],
+      ['q=ab', 'q'],
       ['sender=nobody', 'sender'],
       ['status=failed', 'status'],
     ] as const) {

@@ -315,7 +315,7 @@ const VALID_PARAMS: Record<string, (r: Rng) => string> = {
   sender: (r) => `${r.string(5)}%40example.com`,
   platform: () => 'esignanywhere',
   dateField: (r) => r.pick(['created', 'updated']),
-  q: (r) => r.hex(r.int(1, 8)),
+  q: (r) => r.hex(r.int(3, 8)),
   limit: (r) => String(r.int(1, 200)),
 };
 
@@ -385,7 +385,7 @@ const INVALID_PARAMS: Record<string, ((r: Rng) => string)[]> = {
   ],
   q: [
     () => 'zz',
-    (r) => 'a'.repeat(r.int(37, 400)),
+    (r) => 'a'.repeat(r.int(201, 400)),
     () => '%00',
     () => '',
     () => repeated('q', ['ab', 'cd']),
