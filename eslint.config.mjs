@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', '.data/**', 'node_modules/**', 'docs/**'] },
+  { ignores: ['dist/**', 'dist-*/**', '.data/**', 'node_modules/**', 'docs/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -27,6 +27,43 @@ export default tseslint.config(
         {
           selector: "MemberExpression[object.name='process'][property.name='env']",
           message: 'Read configuration through src/config, not process.env.',
+        },
+      ],
+    },
+  },
+  {
+    // Platforms are plugins: the core never reaches into one; only the registration list names them.
+    files: ['src/**/*.ts'],
+    ignores: ['src/platforms/*/**', 'src/platforms/platforms.module.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)platforms/(?!http/)[^/]+/',
+              message:
+                "Import a platform only in src/platforms/platforms.module.ts; the core speaks SigningPlatform's words.",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // A platform reaches the core and the shared HTTP exchange, never another platform.
+    files: ['src/platforms/*/**/*.ts'],
+    ignores: ['src/platforms/http/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+platforms/(?!http/)[^/]+/|^\\.\\./(?!http/|\\.\\./)[^/.][^/]*/',
+              message: 'A platform folder imports only its own files, src/platforms/http and the core.',
+            },
+          ],
         },
       ],
     },

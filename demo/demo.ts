@@ -67,7 +67,7 @@ async function main(): Promise<void> {
   sim.setCallbackUrlTemplate(
     `${publicUrl}/callbacks/esignanywhere?envelope=##EnvelopeId##&action=##Action##&token=${callbackToken}`,
   );
-  console.log(`service:   ${publicUrl}  (data under ${config.DATA_DIR}/)`);
+  console.log(`service:   ${publicUrl}  (data under ${config.service.DATA_DIR}/)`);
   console.log(`simulator: ${simUrl}`);
 
   const meta = (customer: string, type: string) =>
@@ -118,7 +118,8 @@ async function main(): Promise<void> {
   console.log(`\nsent ${envelopes.length} envelopes through; waiting for the archive job...`);
 
   const db = app.get(DataSource);
-  const bucket = config.S3_BUCKET ?? app.get<EmbeddedS3 | null>(EMBEDDED_S3, { strict: false })?.bucket;
+  const bucket =
+    config.storage.S3_BUCKET ?? app.get<EmbeddedS3 | null>(EMBEDDED_S3, { strict: false })?.bucket;
   const ids = envelopes.map((e) => e.id);
   const deadline = Date.now() + 120_000;
   let rows: {
@@ -168,7 +169,7 @@ async function main(): Promise<void> {
     console.log(`    deleted on the platform: ${deleted ? 'yes' : 'no'}`);
   }
   console.log(
-    `\nmail: ${config.SMTP_URL ? 'sent through SMTP_URL' : `written to ${join(config.DATA_DIR, 'mail')}/`}`,
+    `\nmail: ${config.mail.SMTP_URL ? 'sent through SMTP_URL' : `written to ${join(config.service.DATA_DIR, 'mail')}/`}`,
   );
   console.log(`admin page: ${publicUrl}/admin  (token: ${adminToken})`);
   console.log(`metrics:    ${publicUrl}/metrics`);

@@ -3,7 +3,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 const TABLES = ['noted_events', 'transfers', 'envelope_senders'] as const;
 
 /**
- * Envelope ids become opaque text: each platform has its own shape (eSignAnyWhere GUIDs, OneSpan's
+ * Envelope ids become opaque text: each platform has its own shape (GUIDs, OneSpan's
  * case-sensitive package ids, Legalesign's document UUIDs). Existing GUIDs keep their text form.
  */
 export class OpaqueEnvelopeIds1764000400000 implements MigrationInterface {

@@ -9,6 +9,7 @@ import { registerRequestLogHooks } from './common/logging';
 import { refuseHeadOnCallbacks } from './intake/callback-methods.hook';
 import { registerCallbackMetrics } from './metrics/callback-metrics.hook';
 import { MetricsService } from './metrics/metrics.service';
+import { PLATFORMS } from './platforms/platforms.module';
 import type { AppConfig } from './config/app-config';
 
 /**
@@ -16,7 +17,7 @@ import type { AppConfig } from './config/app-config';
  * line per request, and the lines of background work.
  */
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter(httpServerOptions(config));
+  const adapter = new FastifyAdapter(httpServerOptions(config.service));
   // Callbacks may carry any body with any content type; it is read (within the limit) and ignored.
   adapter
     .getInstance()
@@ -32,7 +33,11 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   refuseHeadOnCallbacks(adapter.getInstance());
   app.useGlobalFilters(new AllExceptionsFilter());
   setupAdminDocs(app);
-  registerCallbackMetrics(adapter.getInstance(), app.get(MetricsService));
+  registerCallbackMetrics(
+    adapter.getInstance(),
+    app.get(MetricsService),
+    PLATFORMS.flatMap((p) => p.callbacks),
+  );
   app.enableShutdownHooks();
   return app;
 }

@@ -5,10 +5,10 @@ import { AdminModule } from './admin/admin.module';
 import { loggerParams } from './common/logging';
 import type { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
-import { ConsentModule } from './consent/consent.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { IntakeModule } from './intake/intake.module';
+import { PlatformsModule } from './platforms/platforms.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { TransfersModule } from './transfers/transfers.module';
 
@@ -19,13 +19,13 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        LoggerModule.forRoot(loggerParams(config.LOG_LEVEL)),
+        LoggerModule.forRoot(loggerParams(config.service.LOG_LEVEL)),
         ScheduleModule.forRoot(),
         DatabaseModule,
         MetricsModule,
         IntakeModule,
+        PlatformsModule.forRoot(config),
         TransfersModule,
-        ConsentModule,
         AdminModule,
         HealthModule,
       ],

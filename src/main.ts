@@ -15,7 +15,7 @@ async function bootstrap(): Promise<void> {
     throw error;
   }
   const app = await createApp(config);
-  await app.listen(config.PORT, config.HOST);
+  await app.listen(config.service.PORT, config.service.HOST);
   new Logger('Bootstrap').log(`listening on ${await app.getUrl()}`);
 }
 

@@ -9,7 +9,8 @@ import {
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { findBySecret } from '../common/secrets';
-import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import type { AdminConfig } from '../config/app-config';
+import { adminConfig } from '../config/config.schema';
 
 /** Where the guard leaves the name of the admin token that authenticated the request. */
 const ADMIN_ACTOR = Symbol('adminActor');
@@ -27,7 +28,7 @@ const BEARER = /^Bearer +([\x21-\x7e]+) *$/i;
 export class AdminAuthGuard implements CanActivate {
   private readonly logger = new Logger('AdminAuth');
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  constructor(@Inject(adminConfig.KEY) private readonly config: AdminConfig) {}
 
   canActivate(context: ExecutionContext): boolean {
     const http = context.switchToHttp();

@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import type { AdminConfig } from '../config/app-config';
+import { adminConfig } from '../config/config.schema';
 
 /*
  * The operator's page: one HTML document with its style and script inline, nothing loaded from
@@ -199,7 +200,7 @@ export function renderAdminPage(options: { adminConfigured: boolean }): string {
 export class AdminPage {
   readonly html: string;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+  constructor(@Inject(adminConfig.KEY) config: AdminConfig) {
     this.html = renderAdminPage({ adminConfigured: config.ADMIN_TOKENS.length > 0 });
   }
 }

@@ -1,15 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import type { StorageConfig } from '../config/app-config';
+import { storageConfig } from '../config/config.schema';
+import { TransferRepository } from '../transfers/transfer.repository';
 import { queryRows } from '../database/query-rows';
 import { DEFAULT_EMBEDDED_BUCKET } from '../storage/embedded-s3';
-import {
-  FINAL_STATES,
-  LEASED_STATES,
-  RETRYABLE_STATES,
-  TRANSFER_STATES,
-  type TransferState,
-} from '../transfers/transfer-state';
+import { LEASED_STATES, RETRYABLE_STATES, type TransferState } from '../transfers/transfer-state';
 import type {
   AdminActionView,
   AttemptView,
@@ -90,16 +86,6 @@ function toView(row: TransferRow): TransferView {
  * documents are all verified retries only the delete on the platform (state `archived`); the
  * pipeline skips verified documents on its own. `last_error` stays for history.
  */
-const RETRY_SET = `state = CASE WHEN t.archived_at IS NULL THEN 'pending' ELSE 'archived' END,
-  next_attempt_at = now(), resumed_at = now(), cause = NULL, attempts = 0, finished_at = NULL, dismissed_reason = NULL,
-  claim_token = NULL, lease_owner = NULL, lease_expires_at = NULL,
-  state_version = t.state_version + 1, updated_at = now()`;
-
-/** The states a transfer may be dismissed from: not finished, and not held by a worker. */
-const DISMISSABLE_STATES: readonly TransferState[] = TRANSFER_STATES.filter(
-  (s) => !FINAL_STATES.includes(s) && !LEASED_STATES.includes(s),
-);
-
 /** A bulk retry without a state filter leaves dismissed transfers alone: someone decided on each. */
 const BULK_RETRY_DEFAULT_STATES: readonly TransferState[] = RETRYABLE_STATES.filter((s) => s !== 'dismissed');
 
@@ -129,7 +115,8 @@ export class AdminTransfersService {
 
   constructor(
     @Inject(DataSource) private readonly dataSource: DataSource,
-    @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(storageConfig.KEY) config: StorageConfig,
+    private readonly transfers: TransferRepository,
   ) {
     // The store uses the embedded server's default bucket when none is configured.
     this.bucket = config.S3_BUCKET ?? DEFAULT_EMBEDDED_BUCKET;
@@ -192,36 +179,21 @@ export class AdminTransfersService {
 
   async retry(id: string, actor: string): Promise<TransferView> {
     const retried = await this.dataSource.transaction(async (manager) => {
-      const rows = await queryRows<
-        TransferRow & { previousState: TransferState; previousCause: string | null; previousAttempts: number }
-      >(
-        manager,
-        `WITH target AS (
-             SELECT id, state, cause, attempts FROM transfers
-              WHERE id = $1 AND state = ANY($2::text[])
-              FOR UPDATE
-           )
-           UPDATE transfers t SET ${RETRY_SET}
-             FROM target WHERE t.id = target.id
-           RETURNING ${TRANSFER_COLUMNS}, target.state AS "previousState", target.cause AS "previousCause",
-                     target.attempts AS "previousAttempts"`,
-        [id, RETRYABLE_STATES],
-      );
-      if (rows.length === 0) {
+      const change = await this.transfers.retryByOperator(id, manager);
+      if (!change) {
         const state = await this.currentState(manager, id);
         throw new AdminError(
           `the transfer is ${state}; only ${RETRYABLE_STATES.join(', ')} transfers can be retried`,
           'CONFLICT',
         );
       }
-      const [row] = rows;
       await this.record(manager, actor, 'retry', [id], {
-        from: row.previousState,
-        cause: row.previousCause,
-        attempts: row.previousAttempts,
-        to: row.state,
+        from: change.previousState,
+        cause: change.previousCause,
+        attempts: change.previousAttempts,
+        to: change.state,
       });
-      return row;
+      return { ...(await this.rowOf(manager, id)), previousState: change.previousState };
     });
     this.logger.log({
       msg: `transfer retried by ${actor}`,
@@ -247,20 +219,7 @@ export class AdminTransfersService {
       const conditions = transferFilterConditions({ ...filter, states: [...states] }, params);
       const where = whereClause(conditions);
       const matchParams = [...params];
-      params.push(limit);
-      const rows = await queryRows<{ id: string; previousState: TransferState }>(
-        manager,
-        `WITH target AS (
-           SELECT t.id, t.state FROM transfers t ${where}
-            ORDER BY t.created_at DESC, t.id DESC
-            LIMIT $${params.length}
-            FOR UPDATE SKIP LOCKED
-         )
-         UPDATE transfers t SET ${RETRY_SET}
-           FROM target WHERE t.id = target.id
-         RETURNING t.id, target.state AS "previousState"`,
-        params,
-      );
+      const rows = await this.transfers.retryManyByOperator(where, params, limit, manager);
       // Retried rows left the retryable states, so whatever still matches was left over.
       const [{ more }]: { more: boolean }[] = await manager.query(
         `SELECT EXISTS (SELECT 1 FROM transfers t ${where}) AS more`,
@@ -289,24 +248,8 @@ export class AdminTransfersService {
 
   async dismiss(id: string, reason: string, actor: string): Promise<TransferView> {
     const dismissed = await this.dataSource.transaction(async (manager) => {
-      const rows = await queryRows<
-        TransferRow & { previousState: TransferState; previousCause: string | null }
-      >(
-        manager,
-        `WITH target AS (
-           SELECT id, state, cause FROM transfers
-            WHERE id = $1 AND state = ANY($2::text[])
-            FOR UPDATE
-         )
-         UPDATE transfers t
-            SET state = 'dismissed', dismissed_reason = $3, finished_at = now(),
-                claim_token = NULL, lease_owner = NULL, lease_expires_at = NULL,
-                state_version = t.state_version + 1, updated_at = now()
-           FROM target WHERE t.id = target.id
-         RETURNING ${TRANSFER_COLUMNS}, target.state AS "previousState", target.cause AS "previousCause"`,
-        [id, DISMISSABLE_STATES, reason],
-      );
-      if (rows.length === 0) {
+      const change = await this.transfers.dismiss(id, reason, manager);
+      if (!change) {
         const state = await this.currentState(manager, id);
         throw new AdminError(
           LEASED_STATES.includes(state)
@@ -315,13 +258,12 @@ export class AdminTransfersService {
           'CONFLICT',
         );
       }
-      const [row] = rows;
       await this.record(manager, actor, 'dismiss', [id], {
-        from: row.previousState,
-        cause: row.previousCause,
+        from: change.previousState,
+        cause: change.previousCause,
         reason,
       });
-      return row;
+      return { ...(await this.rowOf(manager, id)), previousState: change.previousState };
     });
     this.logger.log({
       msg: `transfer dismissed by ${actor}`,
@@ -392,6 +334,15 @@ export class AdminTransfersService {
   }
 
   /** The state of a transfer the caller could not change, or NOT_FOUND. */
+  private async rowOf(manager: EntityManager, id: string): Promise<TransferRow> {
+    const rows = await queryRows<TransferRow>(
+      manager,
+      `SELECT ${TRANSFER_COLUMNS} FROM transfers t WHERE t.id = $1`,
+      [id],
+    );
+    return rows[0];
+  }
+
   private async currentState(manager: EntityManager, id: string): Promise<TransferState> {
     const rows: { state: TransferState }[] = await manager.query(
       'SELECT state FROM transfers WHERE id = $1',

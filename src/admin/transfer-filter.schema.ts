@@ -87,9 +87,11 @@ const filterFields = {
     .meta({ description: "The sender's e-mail address (case-insensitive, exact)." }),
   platform: z
     .string({ error: oneValue() })
-    .regex(/^[a-z0-9_-]{1,64}$/, { error: 'must be a platform name such as esignanywhere' })
+    .regex(/^[a-z0-9_-]{1,64}$/, {
+      error: 'must be a platform instance name (lower-case letters, digits, _ and -)',
+    })
     .optional()
-    .meta({ description: 'The e-signature platform, e.g. esignanywhere.' }),
+    .meta({ description: 'The platform instance, as named in the transfer list.' }),
   dateField: z
     .enum(['created', 'updated'], { error: oneValue('must be created or updated') })
     .default('created')

@@ -63,6 +63,9 @@ describe('database error classification', () => {
     const error = new DatabaseUnavailableError('could not note', {
       cause: pgError('55000', 'not currently accepting connections'),
     });
-    assert.equal(describeErrorChain(error), 'could not note <- not currently accepting connections (55000)');
+    assert.equal(
+      describeErrorChain(error),
+      'could not note (UNAVAILABLE) <- not currently accepting connections (55000)',
+    );
   });
 });

@@ -1,8 +1,8 @@
+import { AppError } from './app-error';
 /** The database could not durably store or read what a request needs. Maps to 503. */
-export class DatabaseUnavailableError extends Error {
+export class DatabaseUnavailableError extends AppError<'UNAVAILABLE'> {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'DatabaseUnavailableError';
+    super(message, 'UNAVAILABLE', options);
   }
 }
 

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { AppConfig } from '../config/app-config';
+import type { ServiceConfig } from '../config/app-config';
 import { logRefusedRequest } from './logging';
 import { parseQueryString } from './query-string';
 import { genReqId } from './request-id';
@@ -10,7 +10,7 @@ import { genReqId } from './request-id';
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
 type HttpConfig = Pick<
-  AppConfig,
+  ServiceConfig,
   'HTTP_HEADERS_TIMEOUT_MS' | 'HTTP_REQUEST_TIMEOUT_MS' | 'HTTP_IDLE_TIMEOUT_MS' | 'TRUST_PROXY'
 >;
 

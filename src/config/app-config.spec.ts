@@ -8,13 +8,15 @@ const BASE = { CALLBACK_TOKEN: 'a-long-enough-callback-token' };
 describe('configuration', () => {
   it('applies defaults and freezes the result', () => {
     const config = loadConfig(BASE);
-    assert.equal(config.PORT, 3000);
-    assert.equal(config.ARCHIVE_POLL_INTERVAL_MS, 5000);
-    assert.equal(config.MAX_AGE, 48 * 3600 * 1000);
-    assert.equal(config.DELETE_AFTER_ARCHIVE, true);
-    assert.ok(Object.isFrozen(config));
+    assert.equal(config.service.PORT, 3000);
+    assert.equal(config.archive.ARCHIVE_POLL_INTERVAL_MS, 5000);
+    assert.equal(config.archive.MAX_AGE, 48 * 3600 * 1000);
+    assert.equal(config.archive.DELETE_AFTER_ARCHIVE, true);
+    assert.ok(
+      Object.isFrozen(config) && Object.isFrozen(config.service) && Object.isFrozen(config.platforms),
+    );
     assert.throws(() => {
-      (config as { PORT: number }).PORT = 1;
+      (config.service as { PORT: number }).PORT = 1;
     });
   });
 
@@ -58,7 +60,7 @@ describe('configuration', () => {
       TOKEN_ENCRYPTION_KEYS: `k1:${key}`,
     });
     assert.deepEqual(
-      config.ADMIN_TOKENS.map((t) => t.name),
+      config.admin.ADMIN_TOKENS.map((t) => t.name),
       ['alice', 'bob'],
     );
     assert.throws(() => loadConfig({ ...BASE, TOKEN_ENCRYPTION_KEYS: 'k1:c2hvcnQ=' }), ConfigError);

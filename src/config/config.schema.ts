@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { defineConfigSection, present, type ConfigProblem } from './config-section';
 
 // Durations accept plain milliseconds or a number with a unit: 500ms, 30s, 15m, 48h, 7d.
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -10,7 +11,7 @@ export function parseDuration(value: string): number | undefined {
   return Math.round(Number(match[1]) * DURATION_UNITS[match[2] ?? 'ms']);
 }
 
-const duration = (fallback: string) =>
+export const duration = (fallback: string) =>
   z
     .string()
     .default(fallback)
@@ -26,26 +27,26 @@ const duration = (fallback: string) =>
       return ms;
     });
 
-const int = (fallback: number, min: number, max: number) =>
+export const int = (fallback: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
-const bool = (fallback: boolean) =>
+export const bool = (fallback: boolean) =>
   z
     .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
     .default(fallback ? 'true' : 'false')
     .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
-const optionalString = z
+export const optionalString = z
   .string()
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
 
-const optionalUrl = optionalString.refine(
+export const optionalUrl = optionalString.refine(
   (v) => v === undefined || URL.canParse(v),
   'must be an absolute URL',
 );
 
-const commaList = optionalString.transform((v) =>
+export const commaList = optionalString.transform((v) =>
   v === undefined
     ? []
     : v
@@ -110,7 +111,7 @@ const mediaTypeList = (fallback: string) =>
       return types;
     });
 
-export const configSchema = z.object({
+export const serviceConfig = defineConfigSection('service', {
   NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
   HOST: z.string().default('0.0.0.0'),
   PORT: int(3000, 0, 65535),
@@ -130,40 +131,22 @@ export const configSchema = z.object({
       }
     }
   }),
+  /** The service's address as people and platforms reach it: links in mail, OAuth redirect URIs. */
+  PUBLIC_BASE_URL: optionalUrl,
+});
 
+export const databaseConfig = defineConfigSection('database', {
   DATABASE_URL: optionalUrl,
   DATABASE_POOL_SIZE: int(10, 1, 200),
   DATABASE_ACQUIRE_TIMEOUT_MS: int(2000, 100, 60_000),
   DATABASE_STATEMENT_TIMEOUT_MS: int(10_000, 100, 600_000),
+});
+
+export const intakeConfig = defineConfigSection('intake', {
   INTAKE_TIMEOUT_MS: int(4000, 100, 30_000),
+});
 
-  CALLBACK_AUTH: z.enum(['none']).optional(),
-  CALLBACK_TOKEN: optionalString.refine(
-    (v) => v === undefined || v.length >= 16,
-    'must be at least 16 characters',
-  ),
-  CALLBACK_BASIC_USER: optionalString,
-  CALLBACK_BASIC_PASSWORD: optionalString.refine(
-    (v) => v === undefined || v.length >= 12,
-    'must be at least 12 characters',
-  ),
-
-  ESAW_BASE_URL: z
-    .string()
-    .default('https://demo.esignanywhere.net/Api')
-    .refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), 'must be an http(s) URL'),
-  ESAW_AUTH_HEADER: z.enum(['ApiToken', 'Bearer']).default('ApiToken'),
-  ESAW_API_TOKEN: optionalString,
-  ESAW_CONNECT_TIMEOUT_MS: int(5000, 100, 120_000),
-  ESAW_RESPONSE_TIMEOUT_MS: int(30_000, 100, 600_000),
-  ESAW_IDLE_TIMEOUT_MS: int(30_000, 100, 600_000),
-  ESAW_MAX_RETRIES: int(3, 0, 10),
-  ESAW_OAUTH_CLIENT_ID: optionalString,
-  ESAW_OAUTH_CLIENT_SECRET: optionalString,
-  ESAW_OAUTH_AUTHORIZE_URL: optionalUrl,
-  ESAW_OAUTH_TOKEN_URL: optionalUrl,
-  ESAW_INBOX_URL: optionalUrl,
-  PUBLIC_BASE_URL: optionalUrl,
+export const tokensConfig = defineConfigSection('tokens', {
   TOKEN_ENCRYPTION_KEYS: commaList.superRefine((entries, ctx) => {
     for (const [i, entry] of entries.entries()) {
       const m = /^([A-Za-z0-9_.-]{1,32}):([A-Za-z0-9+/=]+)$/.exec(entry);
@@ -172,7 +155,9 @@ export const configSchema = z.object({
       }
     }
   }),
+});
 
+export const archiveConfig = defineConfigSection('archive', {
   ARCHIVE_ENABLED: bool(true),
   ARCHIVE_POLL_INTERVAL_MS: int(5000, 50, 3_600_000),
   ARCHIVE_CONCURRENCY: int(4, 1, 64),
@@ -194,84 +179,72 @@ export const configSchema = z.object({
   ARCHIVE_CONTENT_TYPES: mediaTypeList(
     'application/pdf,application/xml,text/xml,application/json,text/plain,text/csv,image/png,image/jpeg,image/tiff,image/gif',
   ),
+});
 
-  S3_ENDPOINT: optionalUrl,
-  S3_BUCKET: optionalString,
-  S3_REGION: z.string().default('us-east-1'),
-  S3_ACCESS_KEY_ID: optionalString,
-  S3_SECRET_ACCESS_KEY: optionalString,
-  S3_FORCE_PATH_STYLE: bool(false),
-  S3_PREFIX: z
-    .string()
-    .default('esign-archive')
-    .refine((v) => /^[A-Za-z0-9._/-]{0,200}$/.test(v) && !v.includes('..'), 'must be a plain key prefix'),
-  S3_PART_SIZE_MB: int(8, 5, 512),
-  S3_QUEUE_SIZE: int(2, 1, 16),
-  S3_TAG_MAPPING: optionalString.refine((v) => {
-    if (v === undefined) return true;
-    try {
-      const parsed: unknown = JSON.parse(v);
-      return (
-        typeof parsed === 'object' &&
-        parsed !== null &&
-        !Array.isArray(parsed) &&
-        Object.values(parsed).every((x) => typeof x === 'string')
-      );
-    } catch {
-      return false;
+export const storageConfig = defineConfigSection(
+  'storage',
+  {
+    S3_ENDPOINT: optionalUrl,
+    S3_BUCKET: optionalString,
+    S3_REGION: z.string().default('us-east-1'),
+    S3_ACCESS_KEY_ID: optionalString,
+    S3_SECRET_ACCESS_KEY: optionalString,
+    S3_FORCE_PATH_STYLE: bool(false),
+    S3_PREFIX: z
+      .string()
+      .default('esign-archive')
+      .refine((v) => /^[A-Za-z0-9._/-]{0,200}$/.test(v) && !v.includes('..'), 'must be a plain key prefix'),
+    S3_PART_SIZE_MB: int(8, 5, 512),
+    S3_QUEUE_SIZE: int(2, 1, 16),
+    S3_TAG_MAPPING: optionalString.refine((v) => {
+      if (v === undefined) return true;
+      try {
+        const parsed: unknown = JSON.parse(v);
+        return (
+          typeof parsed === 'object' &&
+          parsed !== null &&
+          !Array.isArray(parsed) &&
+          Object.values(parsed).every((x) => typeof x === 'string')
+        );
+      } catch {
+        return false;
+      }
+    }, 'must be a JSON object mapping tag names to metadata element names'),
+  },
+  (env) => {
+    const problems: ConfigProblem[] = [];
+    if (present(env.S3_ACCESS_KEY_ID) !== present(env.S3_SECRET_ACCESS_KEY)) {
+      problems.push({
+        key: present(env.S3_ACCESS_KEY_ID) ? 'S3_SECRET_ACCESS_KEY' : 'S3_ACCESS_KEY_ID',
+        message: 'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together',
+      });
     }
-  }, 'must be a JSON object mapping tag names to metadata element names'),
+    if (present(env.S3_ENDPOINT) && !present(env.S3_BUCKET)) {
+      problems.push({ key: 'S3_BUCKET', message: 'required when S3_ENDPOINT is set' });
+    }
+    return problems;
+  },
+);
 
+export const mailConfig = defineConfigSection('mail', {
   SMTP_URL: optionalUrl,
   MAIL_FROM: z.string().default('esign-archiver@localhost'),
   ALERT_TO: commaList,
   MAIL_DIGEST_THRESHOLD: int(5, 2, 1000),
+});
 
+export const adminConfig = defineConfigSection('admin', {
   ADMIN_TOKENS: namedSecrets(16),
 });
 
-const present = (v: string | undefined): boolean => v !== undefined && v.trim() !== '';
-
-/**
- * Rules that tie keys together. They read the raw environment, so they are reported together
- * with the per-key problems instead of only after every key is valid.
- */
-export function crossKeyProblems(
-  env: Record<string, string | undefined>,
-): { key: string; message: string }[] {
-  const problems: { key: string; message: string }[] = [];
-  const hasToken = present(env.CALLBACK_TOKEN);
-  const hasUser = present(env.CALLBACK_BASIC_USER);
-  const hasPassword = present(env.CALLBACK_BASIC_PASSWORD);
-  if (hasUser !== hasPassword) {
-    problems.push({
-      key: hasUser ? 'CALLBACK_BASIC_PASSWORD' : 'CALLBACK_BASIC_USER',
-      message: 'CALLBACK_BASIC_USER and CALLBACK_BASIC_PASSWORD must be set together',
-    });
-  }
-  if (!hasToken && !hasUser && !hasPassword && env.CALLBACK_AUTH !== 'none') {
-    problems.push({
-      key: 'CALLBACK_TOKEN',
-      message:
-        'set CALLBACK_TOKEN or CALLBACK_BASIC_USER/CALLBACK_BASIC_PASSWORD (or CALLBACK_AUTH=none on purpose)',
-    });
-  }
-  if (present(env.S3_ACCESS_KEY_ID) !== present(env.S3_SECRET_ACCESS_KEY)) {
-    problems.push({
-      key: present(env.S3_ACCESS_KEY_ID) ? 'S3_SECRET_ACCESS_KEY' : 'S3_ACCESS_KEY_ID',
-      message: 'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together',
-    });
-  }
-  if (present(env.S3_ENDPOINT) && !present(env.S3_BUCKET)) {
-    problems.push({ key: 'S3_BUCKET', message: 'required when S3_ENDPOINT is set' });
-  }
-  if (present(env.ESAW_OAUTH_CLIENT_ID) !== present(env.ESAW_OAUTH_CLIENT_SECRET)) {
-    problems.push({
-      key: present(env.ESAW_OAUTH_CLIENT_ID) ? 'ESAW_OAUTH_CLIENT_SECRET' : 'ESAW_OAUTH_CLIENT_ID',
-      message: 'ESAW_OAUTH_CLIENT_ID and ESAW_OAUTH_CLIENT_SECRET must be set together',
-    });
-  }
-  return problems;
-}
-
-export type RawConfig = z.output<typeof configSchema>;
+/** The sections every installation has, whatever its platforms. */
+export const CORE_SECTIONS = {
+  service: serviceConfig,
+  database: databaseConfig,
+  intake: intakeConfig,
+  tokens: tokensConfig,
+  archive: archiveConfig,
+  storage: storageConfig,
+  mail: mailConfig,
+  admin: adminConfig,
+} as const;

@@ -1,13 +1,13 @@
 import type { DataSourceOptions } from 'typeorm';
 import { MIGRATIONS } from '../../migrations';
-import type { AppConfig } from '../config/app-config';
+import type { DatabaseConfig } from '../config/app-config';
 import { ENTITIES } from './entities';
 
 /** The one TypeORM configuration, shared by the service, the migration CLI and the tests. */
 export function buildDataSourceOptions(
   url: string,
   config: Pick<
-    AppConfig,
+    DatabaseConfig,
     'DATABASE_POOL_SIZE' | 'DATABASE_ACQUIRE_TIMEOUT_MS' | 'DATABASE_STATEMENT_TIMEOUT_MS'
   >,
 ): DataSourceOptions {

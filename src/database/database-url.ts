@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { AppConfig } from '../config/app-config';
+import type { DatabaseConfig, ServiceConfig } from '../config/app-config';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded-postgres';
 
 export interface ResolvedDatabase {
@@ -9,7 +9,7 @@ export interface ResolvedDatabase {
 
 /** DATABASE_URL when set; otherwise an embedded PostgreSQL with its data under DATA_DIR/postgres. */
 export async function resolveDatabase(
-  config: Pick<AppConfig, 'DATABASE_URL' | 'DATA_DIR'>,
+  config: Pick<DatabaseConfig, 'DATABASE_URL'> & Pick<ServiceConfig, 'DATA_DIR'>,
   log: (message: string) => void,
 ): Promise<ResolvedDatabase> {
   if (config.DATABASE_URL) return { url: config.DATABASE_URL };

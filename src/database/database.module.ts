@@ -1,6 +1,7 @@
 import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import type { DatabaseConfig, ServiceConfig } from '../config/app-config';
+import { databaseConfig, serviceConfig } from '../config/config.schema';
 import { buildDataSourceOptions } from './data-source-options';
 import { resolveDatabase, type ResolvedDatabase } from './database-url';
 import { runMigrationsLocked } from './migrate';
@@ -12,13 +13,14 @@ const RESOLVED_DATABASE = Symbol('RESOLVED_DATABASE');
   providers: [
     {
       provide: RESOLVED_DATABASE,
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => resolveDatabase(config, (m) => new Logger('Database').log(m)),
+      inject: [databaseConfig.KEY, serviceConfig.KEY],
+      useFactory: (config: DatabaseConfig, service: ServiceConfig) =>
+        resolveDatabase({ ...config, DATA_DIR: service.DATA_DIR }, (m) => new Logger('Database').log(m)),
     },
     {
       provide: DataSource,
-      inject: [APP_CONFIG, RESOLVED_DATABASE],
-      useFactory: async (config: AppConfig, db: ResolvedDatabase) => {
+      inject: [databaseConfig.KEY, RESOLVED_DATABASE],
+      useFactory: async (config: DatabaseConfig, db: ResolvedDatabase) => {
         const logger = new Logger('Database');
         const dataSource = new DataSource(buildDataSourceOptions(db.url, config));
         await dataSource.initialize();

@@ -1,5 +1,5 @@
 import { AdminAction } from '../admin/admin-action.entity';
-import { OAuthState } from '../consent/oauth-state.entity';
+import { OAuthState } from '../senders/oauth-state.entity';
 import { NotedEvent } from '../intake/noted-event.entity';
 import { OutboundMail } from '../notifications/outbound-mail.entity';
 import { EnvelopeSender } from '../senders/envelope-sender.entity';

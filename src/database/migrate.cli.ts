@@ -1,15 +1,16 @@
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { ConfigError, loadConfig } from '../config/app-config';
+import { ConfigError, loadSections } from '../config/app-config';
+import { databaseConfig, serviceConfig } from '../config/config.schema';
 import { buildDataSourceOptions } from './data-source-options';
 import { resolveDatabase } from './database-url';
 import { runMigrationsLocked } from './migrate';
 
 async function main(): Promise<void> {
   const logger = new Logger('migrate');
-  const config = loadConfig({ CALLBACK_AUTH: 'none', ...process.env });
-  const db = await resolveDatabase(config, (m) => logger.log(m));
-  const dataSource = new DataSource(buildDataSourceOptions(db.url, config));
+  const { database, service } = loadSections({ database: databaseConfig, service: serviceConfig });
+  const db = await resolveDatabase({ ...database, DATA_DIR: service.DATA_DIR }, (m) => logger.log(m));
+  const dataSource = new DataSource(buildDataSourceOptions(db.url, database));
   try {
     await dataSource.initialize();
     const applied = await runMigrationsLocked(dataSource);

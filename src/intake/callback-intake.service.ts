@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import type { IntakeConfig } from '../config/app-config';
+import { intakeConfig } from '../config/config.schema';
 import {
   DatabaseUnavailableError,
   isDatabaseUnavailable,
@@ -24,7 +25,7 @@ export class CallbackIntakeService {
   private readonly logger = new Logger(CallbackIntakeService.name);
 
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(intakeConfig.KEY) private readonly config: IntakeConfig,
     private readonly writer: NotedEventWriter,
   ) {}
 

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { isInvalidDataError } from '../common/database-errors';
+import { TransferRepository } from '../transfers/transfer.repository';
 
 export interface CallbackNote {
   platform: string;
@@ -19,31 +20,17 @@ interface Waiter {
 
 const MAX_BATCH = 500;
 
-// One statement, so the noted event and the transfer commit together. Counts are pre-aggregated
-// per key because one INSERT ... ON CONFLICT DO UPDATE may not touch a row twice. A transfer that
-// is waiting for an early callback's envelope to finish becomes due at once.
+// Counts are pre-aggregated per key because one INSERT ... ON CONFLICT DO UPDATE may not touch a
+// row twice.
 const NOTE_SQL = `
-WITH input AS (
-  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::jsonb[])
-    AS t(platform, envelope_id, action, n, request)
-), noted AS (
-  INSERT INTO noted_events AS ne (platform, envelope_id, action, received_count, request)
-  SELECT platform, envelope_id, action, n, request FROM input
-  ON CONFLICT ON CONSTRAINT uq_noted_events_key DO UPDATE
-    SET received_count = ne.received_count + EXCLUDED.received_count, last_received_at = now()
-  RETURNING 1
-), work AS (
-  INSERT INTO transfers AS tr (platform, envelope_id)
-  SELECT * FROM unnest($6::text[], $7::text[])
-  ON CONFLICT ON CONSTRAINT uq_transfers_envelope DO UPDATE
-    SET next_attempt_at = now(), updated_at = now()
-    WHERE tr.state = 'waiting'
-  RETURNING 1
-)
-SELECT (SELECT count(*) FROM noted)::int AS noted, (SELECT count(*) FROM work)::int AS work`;
+INSERT INTO noted_events AS ne (platform, envelope_id, action, received_count, request)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::jsonb[])
+ON CONFLICT ON CONSTRAINT uq_noted_events_key DO UPDATE
+  SET received_count = ne.received_count + EXCLUDED.received_count, last_received_at = now()`;
 
 /**
- * Writes callback notes durably. Callbacks that arrive while a write is in flight are committed
+ * Writes callback notes durably: the noted events and the transfers they call for commit together
+ * (the transfers through their repository). Callbacks that arrive while a write is in flight are committed
  * together in the next statement (group commit); each caller is answered only after the commit
  * that holds its note.
  */
@@ -52,7 +39,10 @@ export class NotedEventWriter {
   private queue: Waiter[] = [];
   private flushing = false;
 
-  constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
+  constructor(
+    @Inject(DataSource) private readonly dataSource: DataSource,
+    private readonly transfers: TransferRepository,
+  ) {}
 
   note(note: CallbackNote): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -104,15 +94,15 @@ export class NotedEventWriter {
     }
     // A stable order keeps concurrent writers (other replicas) from deadlocking on each other.
     const ev = [...events.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v);
-    const wk = [...work.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v);
-    await this.dataSource.query(NOTE_SQL, [
-      ev.map((e) => e.note.platform),
-      ev.map((e) => e.note.envelopeId),
-      ev.map((e) => e.note.action),
-      ev.map((e) => e.n),
-      ev.map((e) => JSON.stringify(e.note.request)),
-      wk.map((w) => w.platform),
-      wk.map((w) => w.envelopeId),
-    ]);
+    await this.dataSource.transaction(async (manager) => {
+      await manager.query(NOTE_SQL, [
+        ev.map((e) => e.note.platform),
+        ev.map((e) => e.note.envelopeId),
+        ev.map((e) => e.note.action),
+        ev.map((e) => e.n),
+        ev.map((e) => JSON.stringify(e.note.request)),
+      ]);
+      await this.transfers.ensureDue([...work.values()], manager);
+    });
   }
 }

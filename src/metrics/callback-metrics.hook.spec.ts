@@ -1,11 +1,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { callbackLabels, outcomeOf, statusLabel } from './callback-metrics.hook';
+import { callbackLabels, callbackRoutes, outcomeOf, statusLabel } from './callback-metrics.hook';
+
+const ROUTES = callbackRoutes([
+  {
+    route: 'esignanywhere',
+    actions: ['envelopeFinished', 'workstepFinished'],
+    actionOf: (query) => (query as Record<string, unknown> | undefined)?.action,
+  },
+]);
 
 describe('callback metric labels', () => {
   it('names the platform from the matched route template and keeps known actions', () => {
     assert.deepEqual(
-      callbackLabels('/callbacks/esignanywhere', '/callbacks/esignanywhere?action=x', {
+      callbackLabels(ROUTES, '/callbacks/esignanywhere', '/callbacks/esignanywhere?action=x', {
         action: 'envelopeFinished',
       }),
       { platform: 'esignanywhere', action: 'envelopeFinished' },
@@ -20,7 +28,7 @@ describe('callback metric labels', () => {
       'toString',
     ]) {
       assert.equal(
-        callbackLabels('/callbacks/esignanywhere', '/callbacks/esignanywhere', { action })?.action,
+        callbackLabels(ROUTES, '/callbacks/esignanywhere', '/callbacks/esignanywhere', { action })?.action,
         'other',
       );
     }
@@ -34,18 +42,18 @@ describe('callback metric labels', () => {
       '/callbacks?a=1',
       '/callbacks/%ff',
     ]) {
-      assert.deepEqual(callbackLabels(undefined, url, { action: 'envelopeFinished' }), {
+      assert.deepEqual(callbackLabels(ROUTES, undefined, url, { action: 'envelopeFinished' }), {
         platform: 'unknown',
         action: 'other',
       });
     }
     // A route that is not a callback platform's, even under /callbacks/.
-    assert.equal(callbackLabels('/callbacks/:any', '/callbacks/zz', {})?.platform, 'unknown');
+    assert.equal(callbackLabels(ROUTES, '/callbacks/:any', '/callbacks/zz', {})?.platform, 'unknown');
   });
 
   it('leaves requests outside /callbacks/ alone', () => {
     for (const url of ['/admin/transfers', '/metrics', '/callbacksx', '/']) {
-      assert.equal(callbackLabels(undefined, url, {}), undefined);
+      assert.equal(callbackLabels(ROUTES, undefined, url, {}), undefined);
     }
   });
 

@@ -1,8 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import {
-  ESAW_CALLBACK_ACTIONS,
-  ESIGNANYWHERE,
-} from '../platforms/esignanywhere/esignanywhere-callback.parser';
+import type { CallbackRouteLabels } from '../platforms/platform-definition';
 import type { MetricsService } from './metrics.service';
 
 /** The platform label of a request to `/callbacks/` that matched no callback route. */
@@ -10,10 +7,15 @@ export const UNKNOWN_PLATFORM = 'unknown';
 /** The action label of an action that is not one of its platform's known ones, or of none. */
 export const OTHER_ACTION = 'other';
 
-/** Known actions by platform: the only action label values besides `other`. */
-const KNOWN_ACTIONS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
-  [ESIGNANYWHERE, new Set<string>(ESAW_CALLBACK_ACTIONS)],
-]);
+/** The callback routes by name, with their known actions: the only label values besides `other`. */
+export type CallbackRoutes = ReadonlyMap<
+  string,
+  { actions: ReadonlySet<string>; route: CallbackRouteLabels }
+>;
+
+export function callbackRoutes(routes: readonly CallbackRouteLabels[]): CallbackRoutes {
+  return new Map(routes.map((route) => [route.route, { actions: new Set(route.actions), route }]));
+}
 
 /** Statuses the service answers with; any other is counted by its class (`4xx`). */
 const KNOWN_STATUSES = new Set([200, 400, 401, 403, 404, 405, 408, 413, 414, 415, 429, 431, 500, 503]);
@@ -39,17 +41,24 @@ export function statusLabel(status: number): string {
  * none), their known actions (`other` for anything else) and the outcome of the status.
  */
 export function callbackLabels(
+  routes: CallbackRoutes,
   routeUrl: string | undefined,
   url: string,
   query: unknown,
+  body?: unknown,
 ): { platform: string; action: string } | undefined {
-  const route = routeUrl === undefined ? null : CALLBACK_ROUTE.exec(routeUrl);
-  if (route && KNOWN_ACTIONS.has(route[1])) {
-    const action = (query as Record<string, unknown> | undefined)?.action;
-    const known = KNOWN_ACTIONS.get(route[1])!;
+  const match = routeUrl === undefined ? null : CALLBACK_ROUTE.exec(routeUrl);
+  const known = match ? routes.get(match[1]) : undefined;
+  if (match && known) {
+    let action: unknown;
+    try {
+      action = known.route.actionOf(query, body);
+    } catch {
+      action = undefined;
+    }
     return {
-      platform: route[1],
-      action: typeof action === 'string' && known.has(action) ? action : OTHER_ACTION,
+      platform: match[1],
+      action: typeof action === 'string' && known.actions.has(action) ? action : OTHER_ACTION,
     };
   }
   if (url === '/callbacks' || url.startsWith('/callbacks/') || url.startsWith('/callbacks?')) {
@@ -67,9 +76,14 @@ function matchedRoute(request: FastifyRequest): string | undefined {
  * and its latency. Labels never hold text from the request (see `callbackLabels`), so random
  * paths and actions cannot grow /metrics.
  */
-export function registerCallbackMetrics(fastify: FastifyInstance, metrics: MetricsService): void {
+export function registerCallbackMetrics(
+  fastify: FastifyInstance,
+  metrics: MetricsService,
+  routes: readonly CallbackRouteLabels[],
+): void {
+  const known = callbackRoutes(routes);
   fastify.addHook('onResponse', (request, reply, done) => {
-    const labels = callbackLabels(matchedRoute(request), request.url, request.query);
+    const labels = callbackLabels(known, matchedRoute(request), request.url, request.query, request.body);
     if (labels) {
       metrics.callbackAnswered(
         labels.platform,

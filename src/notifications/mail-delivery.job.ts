@@ -1,51 +1,30 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type BeforeApplicationShutdown,
-  type OnApplicationBootstrap,
-} from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import type { ArchiveConfig } from '../config/app-config';
+import { archiveConfig } from '../config/config.schema';
+import { IntervalJob, type IntervalJobSchedule } from '../common/interval-job';
 import { MetricsService } from '../metrics/metrics.service';
 import { MailOutboxService } from './mail-outbox.service';
 
 /** Sends what the outbox holds, on the archive job's rhythm. A mail server that is down never stops it. */
 @Injectable()
-export class MailDeliveryJob implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly logger = new Logger(MailDeliveryJob.name);
-  private busy = false;
-
+export class MailDeliveryJob extends IntervalJob {
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly scheduler: SchedulerRegistry,
+    @Inject(archiveConfig.KEY) private readonly config: ArchiveConfig,
+    scheduler: SchedulerRegistry,
     private readonly outbox: MailOutboxService,
     private readonly metrics: MetricsService,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    if (!this.config.ARCHIVE_ENABLED) return;
-    this.scheduler.addInterval(
-      'mail',
-      setInterval(() => void this.tick(), this.config.ARCHIVE_POLL_INTERVAL_MS),
-    );
+  ) {
+    super('mail', scheduler);
   }
 
-  async tick(): Promise<void> {
-    if (this.busy) return;
-    this.busy = true;
-    try {
-      const report = await this.outbox.deliverDue(50);
-      if (report.sent > 0) this.metrics.mailFinished('any', 'sent', report.sent);
-      if (report.failed > 0) this.metrics.mailFinished('any', 'failed', report.failed);
-    } catch (error) {
-      this.logger.warn(`mail delivery pass failed: ${(error as Error).message}`);
-    } finally {
-      this.busy = false;
-    }
+  protected schedule(): IntervalJobSchedule {
+    return { enabled: this.config.ARCHIVE_ENABLED, intervalMs: this.config.ARCHIVE_POLL_INTERVAL_MS };
   }
 
-  beforeApplicationShutdown(): void {
-    if (this.scheduler.doesExist('interval', 'mail')) this.scheduler.deleteInterval('mail');
+  protected async runPass(): Promise<void> {
+    const report = await this.outbox.deliverDue(50);
+    if (report.sent > 0) this.metrics.mailFinished('any', 'sent', report.sent);
+    if (report.failed > 0) this.metrics.mailFinished('any', 'failed', report.failed);
   }
 }

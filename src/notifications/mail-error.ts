@@ -1,3 +1,4 @@
+import { AppError } from '../common/app-error';
 export const MAIL_ERROR_CODES = [
   /** The mail server could not be reached or dropped the connection: nothing can be sent now. */
   'UNAVAILABLE',
@@ -12,15 +13,9 @@ export const MAIL_ERROR_CODES = [
 export type MailErrorCode = (typeof MAIL_ERROR_CODES)[number];
 
 /** The one error type mail transports throw. The transport's own error is kept as `cause`. */
-export class MailError extends Error {
-  override readonly name = 'MailError';
-
-  constructor(
-    message: string,
-    readonly code: MailErrorCode,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+export class MailError extends AppError<MailErrorCode> {
+  constructor(message: string, code: MailErrorCode, options?: { cause?: unknown }) {
+    super(message, code, options);
   }
 
   /** True when the failure is about the server, not this message: other mails would fail too. */

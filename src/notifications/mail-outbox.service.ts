@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import { DataSource, type EntityManager } from 'typeorm';
-import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import type { MailConfig } from '../config/app-config';
+import { mailConfig } from '../config/config.schema';
 import { MailError } from './mail-error';
 import { MAIL_TRANSPORT, type MailTransport, type OutgoingMail, type SentMail } from './mail-transport';
 
@@ -91,7 +92,7 @@ export class MailOutboxService {
   constructor(
     @Inject(DataSource) private readonly dataSource: DataSource,
     @Inject(MAIL_TRANSPORT) private readonly transport: MailTransport,
-    @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(mailConfig.KEY) config: MailConfig,
     @Optional() @Inject(MAIL_OUTBOX_OPTIONS) options?: Partial<MailOutboxOptions>,
     @Optional() @Inject(PinoLogger) private readonly logContext?: PinoLogger,
   ) {

@@ -1,3 +1,4 @@
+import { AppError } from '../common/app-error';
 /**
  * How a call to an e-signature platform failed, in the terms the archive pipeline acts on:
  * - UNAUTHORIZED: the sender's token was refused (401/403); pause until the sender grants access again.
@@ -24,17 +25,12 @@ export interface PlatformErrorOptions {
 }
 
 /** Messages never carry tokens, secrets or authorization codes: they end up in logs and in ops mail. */
-export class PlatformError extends Error {
+export class PlatformError extends AppError<PlatformErrorCode> {
   readonly retryAfterMs?: number;
   readonly status?: number;
 
-  constructor(
-    message: string,
-    readonly code: PlatformErrorCode,
-    options: PlatformErrorOptions = {},
-  ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'PlatformError';
+  constructor(message: string, code: PlatformErrorCode, options: PlatformErrorOptions = {}) {
+    super(message, code, options);
     if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
     if (options.status !== undefined) this.status = options.status;
   }

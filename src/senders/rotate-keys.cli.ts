@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
-import { ConfigError, loadConfig } from '../config/app-config';
+import { ConfigError, loadSections } from '../config/app-config';
+import { databaseConfig, serviceConfig, tokensConfig } from '../config/config.schema';
 import { buildDataSourceOptions } from '../database/data-source-options';
 import { resolveDatabase } from '../database/database-url';
 import { TokenCipher, TokenCipherError } from './token-cipher';
@@ -17,8 +18,8 @@ async function main(): Promise<number> {
   let config;
   let cipher: TokenCipher;
   try {
-    config = loadConfig();
-    cipher = new TokenCipher(config);
+    config = loadSections({ database: databaseConfig, service: serviceConfig, tokens: tokensConfig });
+    cipher = new TokenCipher(config.tokens);
   } catch (error) {
     if (error instanceof ConfigError || error instanceof TokenCipherError) {
       console.error(error.message);
@@ -31,8 +32,10 @@ async function main(): Promise<number> {
     return EX_CONFIG;
   }
 
-  const db = await resolveDatabase(config, (m) => console.log(m));
-  const dataSource = new DataSource(buildDataSourceOptions(db.url, config));
+  const db = await resolveDatabase({ ...config.database, DATA_DIR: config.service.DATA_DIR }, (m) =>
+    console.log(m),
+  );
+  const dataSource = new DataSource(buildDataSourceOptions(db.url, config.database));
   try {
     await dataSource.initialize();
     console.log(`rotate-keys: re-encrypting sender tokens under key ${cipher.primaryKeyId}`);

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { TransferRepository } from '../transfers/transfer.repository';
 import { SenderRepository } from './sender.repository';
 import { TokenCipher } from './token-cipher';
 
@@ -30,6 +31,7 @@ export class SenderGrantService {
     @Inject(DataSource) private readonly dataSource: DataSource,
     private readonly senders: SenderRepository,
     private readonly cipher: TokenCipher,
+    private readonly transfers: TransferRepository,
   ) {}
 
   async storeGrant(grant: SenderGrant): Promise<StoredGrant> {
@@ -47,7 +49,7 @@ export class SenderGrantService {
         grant.email ?? null,
         manager,
       );
-      const resumedTransfers = await this.senders.resumeAwaitingConsent(grant.platform, senderId, manager);
+      const resumedTransfers = await this.transfers.resumeAfterConsent(grant.platform, senderId, manager);
       return { senderId, resumedTransfers };
     });
   }
@@ -58,7 +60,7 @@ export class SenderGrantService {
    */
   async resumeAwaitingConsent(platform: string, senderId: string): Promise<number> {
     return this.dataSource.transaction((manager) =>
-      this.senders.resumeAwaitingConsent(platform, senderId, manager),
+      this.transfers.resumeAfterConsent(platform, senderId, manager),
     );
   }
 }

@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { ESIGNANYWHERE } from '../platforms/esignanywhere/esignanywhere-callback.parser';
+import type { SigningPlatform } from '../platforms/signing-platform';
 import { SenderRepository, type SenderRecord } from './sender.repository';
 import { TokenCipher, TokenCipherError } from './token-cipher';
 
@@ -14,7 +13,10 @@ export interface SenderRef {
 export type TokenResolution =
   | { kind: 'token'; token: string; sender: SenderRef | null }
   | { kind: 'needs_consent'; sender: SenderRef }
-  | { kind: 'none' };
+  /** The adapter authenticates itself. */
+  | { kind: 'instance' }
+  /** No sender is known and no fallback token is set (`fallbackTokenSetting` names the setting). */
+  | { kind: 'none'; fallbackTokenSetting: string };
 
 export type SenderTokenResolution =
   | { kind: 'token'; token: string; sender: SenderRef }
@@ -22,8 +24,9 @@ export type SenderTokenResolution =
   | { kind: 'unknown' };
 
 /**
- * Which token acts for an envelope: the sender's own (noted on the before-send page), else the
- * configured fallback token, but only where no sender is known.
+ * Which credential acts for an envelope. Under the `sender_token` strategy: the sender's own token
+ * (noted on the before-send page), else the instance's fallback token, but only where no sender is
+ * known. Under the `instance` strategy the adapter authenticates itself: no token is needed.
  *
  * A stored token that cannot be opened (its key left TOKEN_ENCRYPTION_KEYS, or the row was altered)
  * is an operator's problem, not the sender's: it throws a `TokenCipherError` naming the sender and key
@@ -33,26 +36,25 @@ export type SenderTokenResolution =
 export class SenderTokenResolver {
   constructor(
     @Inject(DataSource) private readonly dataSource: DataSource,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly cipher: TokenCipher,
     private readonly senders: SenderRepository,
   ) {}
 
-  async resolve(platform: string, envelopeId: string): Promise<TokenResolution> {
+  async resolve(platform: SigningPlatform, envelopeId: string): Promise<TokenResolution> {
+    const strategy = platform.credentials;
+    if (strategy.kind === 'instance') return { kind: 'instance' };
     const rows: SenderRecord[] = await this.dataSource.query(
       `SELECT s.id, s.platform, s.platform_user_id AS "platformUserId", s.organization_id AS "organizationId",
               s.email, s.token_ciphertext AS "tokenCiphertext", s.token_key_id AS "tokenKeyId",
               s.consent_state AS "consentState"
          FROM envelope_senders es JOIN senders s ON s.id = es.sender_id
         WHERE es.platform = $1 AND es.envelope_id = $2`,
-      [platform, envelopeId],
+      [platform.name, envelopeId],
     );
     const row = rows[0];
     if (row) return this.open(row);
-    if (platform === ESIGNANYWHERE && this.config.ESAW_API_TOKEN) {
-      return { kind: 'token', token: this.config.ESAW_API_TOKEN, sender: null };
-    }
-    return { kind: 'none' };
+    if (strategy.fallbackToken) return { kind: 'token', token: strategy.fallbackToken, sender: null };
+    return { kind: 'none', fallbackTokenSetting: strategy.fallbackTokenSetting };
   }
 
   /** The token of a sender by platform user id (the before-send page and re-consent). */

@@ -86,28 +86,6 @@ export class SenderRepository {
   }
 
   /**
-   * Transfers of this sender's envelopes that were paused for consent become due again: those still to
-   * be copied go back to `pending`; those already archived, which only wait for the platform delete,
-   * to `archived`. Returns how many moved.
-   */
-  async resumeAwaitingConsent(platform: string, senderId: string, manager: EntityManager): Promise<number> {
-    const rows: { n: number }[] = await manager.query(
-      `WITH resumed AS (
-         UPDATE transfers
-            SET state = CASE WHEN archived_at IS NOT NULL THEN 'archived' ELSE 'pending' END,
-                next_attempt_at = now(), resumed_at = now(), cause = NULL, state_version = state_version + 1,
-                updated_at = now()
-          WHERE state = 'needs_consent' AND platform = $1
-            AND envelope_id IN (SELECT envelope_id FROM envelope_senders WHERE platform = $1 AND sender_id = $2)
-          RETURNING 1
-       )
-       SELECT count(*)::int AS n FROM resumed`,
-      [platform, senderId],
-    );
-    return rows[0].n;
-  }
-
-  /**
    * Notes, before the draft is sent, that this sender is sending it, keyed by the draft id: if the
    * platform keeps the id for the envelope, or our answer is lost after the send, the note is what
    * is left. An existing note is never overwritten here: only a successful send proves who sent it.
@@ -139,12 +117,7 @@ export class SenderRepository {
   }
 
   /** Notes the envelope a draft became, against the sender whose token sent it; the draft note goes. */
-  async noteSentEnvelope(
-    platform: string,
-    envelope: string,
-    senderId: string,
-    draft: string,
-  ): Promise<void> {
+  async noteSentEnvelope(platform: string, envelope: string, senderId: string, draft: string): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
       await manager.query(
         `INSERT INTO envelope_senders (platform, envelope_id, sender_id, draft_id) VALUES ($1, $2, $3, $4)

@@ -1,7 +1,9 @@
+import { AppError } from '../common/app-error';
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { Inject, Injectable } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import type { TokensConfig } from '../config/app-config';
+import { tokensConfig } from '../config/config.schema';
 
 export enum TokenCipherErrorCode {
   /** TOKEN_ENCRYPTION_KEYS is empty: nothing can be sealed or opened. */
@@ -19,13 +21,9 @@ export enum TokenCipherErrorCode {
 }
 
 /** Messages name key ids at most: never key material, plaintext or ciphertext. */
-export class TokenCipherError extends Error {
-  constructor(
-    message: string,
-    readonly code: TokenCipherErrorCode,
-  ) {
-    super(message);
-    this.name = 'TokenCipherError';
+export class TokenCipherError extends AppError<TokenCipherErrorCode> {
+  constructor(message: string, code: TokenCipherErrorCode) {
+    super(message, code);
   }
 }
 
@@ -46,7 +44,7 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const KEY_ID_PATTERN = /^[A-Za-z0-9_.-]{1,32}$/;
 const BASE64_PATTERN = /^[A-Za-z0-9+/]+={0,2}$/;
-/** eSignAnyWhere tokens are short; anything near this is not a token and is refused before sealing. */
+/** Platform API tokens are short; anything near this is not a token and is refused before sealing. */
 const MAX_TOKEN_BYTES = 8 * 1024;
 
 /** Parses `id:base64` entries; throws naming the entry's position only, never its content. */
@@ -98,7 +96,7 @@ export class TokenCipher {
   readonly #keys: ReadonlyMap<string, Buffer>;
   readonly #primaryKeyId: string | undefined;
 
-  constructor(@Inject(APP_CONFIG) config: Pick<AppConfig, 'TOKEN_ENCRYPTION_KEYS'>) {
+  constructor(@Inject(tokensConfig.KEY) config: TokensConfig) {
     this.#keys = parseKeyRing(config.TOKEN_ENCRYPTION_KEYS);
     this.#primaryKeyId = this.#keys.keys().next().value;
   }

@@ -1,3 +1,4 @@
+import { AppError } from '../common/app-error';
 export const STORAGE_ERROR_CODES = [
   /** S3 unreachable, 5xx, throttled or timed out: the same call may succeed later. */
   'TRANSIENT',
@@ -22,15 +23,9 @@ export const STORAGE_ERROR_CODES = [
 export type StorageErrorCode = (typeof STORAGE_ERROR_CODES)[number];
 
 /** The one error type the object store throws. Vendor errors are kept as `cause`. */
-export class StorageError extends Error {
-  override readonly name = 'StorageError';
-
-  constructor(
-    message: string,
-    readonly code: StorageErrorCode,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+export class StorageError extends AppError<StorageErrorCode> {
+  constructor(message: string, code: StorageErrorCode, options?: { cause?: unknown }) {
+    super(message, code, options);
   }
 
   get transient(): boolean {

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import type { ServiceConfig, StorageConfig } from '../config/app-config';
+import { serviceConfig, storageConfig } from '../config/config.schema';
 import { startEmbeddedS3, type EmbeddedS3 } from './embedded-s3';
 import { OBJECT_STORE } from './object-store';
 import { S3ObjectStore, type S3ObjectStoreOptions } from './s3-object-store';
@@ -12,7 +13,7 @@ export const EMBEDDED_S3 = Symbol('EMBEDDED_S3');
 const logger = new Logger('StorageModule');
 
 /** Store options from the configuration, or from the embedded server when there is one. */
-export function s3StoreOptions(config: AppConfig, embedded: EmbeddedS3 | null): S3ObjectStoreOptions {
+export function s3StoreOptions(config: StorageConfig, embedded: EmbeddedS3 | null): S3ObjectStoreOptions {
   const common = {
     prefix: config.S3_PREFIX,
     partSizeBytes: config.S3_PART_SIZE_MB * 1024 * 1024,
@@ -44,20 +45,20 @@ export function s3StoreOptions(config: AppConfig, embedded: EmbeddedS3 | null): 
   };
 }
 
-async function embeddedS3For(config: AppConfig): Promise<EmbeddedS3 | null> {
+async function embeddedS3For(config: StorageConfig, service: ServiceConfig): Promise<EmbeddedS3 | null> {
   if (config.S3_ENDPOINT !== undefined) {
     logger.log(`archiving to bucket ${config.S3_BUCKET} at ${config.S3_ENDPOINT}`);
     return null;
   }
   // Envelopes are deleted on the platform once archived: a copy on this machine's disk is not an
   // archive, so production refuses to start without a real S3.
-  if (config.NODE_ENV === 'production') {
+  if (service.NODE_ENV === 'production') {
     throw new StorageError(
       'S3_ENDPOINT is required in production (the embedded S3 is for development)',
       'CONFIG',
     );
   }
-  const directory = join(config.DATA_DIR, 's3');
+  const directory = join(service.DATA_DIR, 's3');
   const embedded = await startEmbeddedS3(directory, { bucket: config.S3_BUCKET });
   logger.warn(
     `S3_ENDPOINT is not set: started an embedded S3 (s3rver) at ${embedded.endpoint}, bucket ` +
@@ -69,11 +70,11 @@ async function embeddedS3For(config: AppConfig): Promise<EmbeddedS3 | null> {
 /** Provides OBJECT_STORE: the S3 in S3_ENDPOINT, or an embedded s3rver started at boot. */
 @Module({
   providers: [
-    { provide: EMBEDDED_S3, inject: [APP_CONFIG], useFactory: embeddedS3For },
+    { provide: EMBEDDED_S3, inject: [storageConfig.KEY, serviceConfig.KEY], useFactory: embeddedS3For },
     {
       provide: OBJECT_STORE,
-      inject: [APP_CONFIG, EMBEDDED_S3],
-      useFactory: (config: AppConfig, embedded: EmbeddedS3 | null) =>
+      inject: [storageConfig.KEY, EMBEDDED_S3],
+      useFactory: (config: StorageConfig, embedded: EmbeddedS3 | null) =>
         new S3ObjectStore(s3StoreOptions(config, embedded)),
     },
   ],

@@ -1,3 +1,7 @@
+import { AppError } from '../common/app-error';
+import { PlatformError, type PlatformErrorCode } from '../platforms/platform-error';
+import { TokenCipherError, TokenCipherErrorCode } from '../senders/token-cipher';
+import { StorageError, type StorageErrorCode } from '../storage/storage-error';
 /**
  * Why an archive step failed, in the pipeline's own words. Adapters' errors (platform, storage,
  * database) are translated into these in one place: `classifyError`.
@@ -17,20 +21,26 @@ export type ArchiveErrorClass =
   | 'LEASE_LOST' // another worker took the transfer over
   | 'INTERNAL'; // a defect: kept, retried a few times, shown to ops
 
-export class ArchiveError extends Error {
+export class ArchiveError extends AppError<ArchiveErrorClass> {
+  readonly retryAfterMs?: number;
+
   constructor(
     message: string,
-    readonly errorClass: ArchiveErrorClass,
+    errorClass: ArchiveErrorClass,
     options?: { cause?: unknown; retryAfterMs?: number },
   ) {
-    super(message, { cause: options?.cause });
-    this.name = 'ArchiveError';
-    this.retryAfterMs = options?.retryAfterMs;
+    super(message, errorClass, options);
+    if (options?.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
   }
-  readonly retryAfterMs?: number;
+
+  /** The pipeline's name for the code. */
+  get errorClass(): ArchiveErrorClass {
+    return this.code;
+  }
 }
 
-const PLATFORM_CODES: Record<string, ArchiveErrorClass> = {
+/** What each platform error means for a transfer. */
+const PLATFORM_OUTCOMES: Record<PlatformErrorCode, ArchiveErrorClass> = {
   UNAUTHORIZED: 'UNAUTHORIZED',
   NOT_FOUND: 'NOT_FOUND',
   RATE_LIMITED: 'TRANSIENT',
@@ -38,7 +48,8 @@ const PLATFORM_CODES: Record<string, ArchiveErrorClass> = {
   PROTOCOL: 'PROTOCOL',
 };
 
-const STORAGE_CODES: Record<string, ArchiveErrorClass> = {
+/** What each storage error means for a transfer; `null`: the error only wraps the real reason (its cause). */
+const STORAGE_OUTCOMES: Record<StorageErrorCode, ArchiveErrorClass | null> = {
   TRANSIENT: 'TRANSIENT',
   INTEGRITY: 'INTEGRITY',
   NOT_FOUND: 'INTEGRITY',
@@ -46,10 +57,19 @@ const STORAGE_CODES: Record<string, ArchiveErrorClass> = {
   CONFIG: 'INTERNAL',
   INVALID_INPUT: 'INTERNAL',
   REJECTED: 'INTERNAL',
+  SOURCE: null,
+  ABORTED: null,
 };
 
-/** Storage errors that only wrap the real reason (the source stream's error, the abort reason). */
-const STORAGE_WRAPPERS = new Set(['SOURCE', 'ABORTED']);
+/** Token store errors are an operator's to fix (a key left the ring): retried, then shown to ops. */
+const TOKEN_OUTCOMES: Record<TokenCipherErrorCode, ArchiveErrorClass> = {
+  [TokenCipherErrorCode.NOT_CONFIGURED]: 'INTERNAL',
+  [TokenCipherErrorCode.INVALID_KEY]: 'INTERNAL',
+  [TokenCipherErrorCode.UNKNOWN_KEY]: 'INTERNAL',
+  [TokenCipherErrorCode.MALFORMED]: 'INTERNAL',
+  [TokenCipherErrorCode.AUTHENTICATION_FAILED]: 'INTERNAL',
+  [TokenCipherErrorCode.INVALID_INPUT]: 'INTERNAL',
+};
 
 /** Maps any error to the pipeline's classes, looking through `cause` chains. */
 export function classifyError(error: unknown): ArchiveError {
@@ -58,16 +78,19 @@ export function classifyError(error: unknown): ArchiveError {
     if (e instanceof ArchiveError) {
       return new ArchiveError(e.message, e.errorClass, { cause: error, retryAfterMs: e.retryAfterMs });
     }
-    const code = (e as { code?: unknown }).code;
-    if (e.name === 'PlatformError' && typeof code === 'string' && PLATFORM_CODES[code]) {
-      return new ArchiveError(e.message, PLATFORM_CODES[code], {
+    if (e instanceof PlatformError) {
+      return new ArchiveError(e.message, PLATFORM_OUTCOMES[e.code], {
         cause: error,
-        retryAfterMs: (e as { retryAfterMs?: number }).retryAfterMs,
+        retryAfterMs: e.retryAfterMs,
       });
     }
-    if (e.name === 'StorageError' && typeof code === 'string') {
-      if (STORAGE_WRAPPERS.has(code) && e.cause instanceof Error) continue;
-      return new ArchiveError(e.message, STORAGE_CODES[code] ?? 'TRANSIENT', { cause: error });
+    if (e instanceof StorageError) {
+      const outcome = STORAGE_OUTCOMES[e.code];
+      if (outcome === null && e.cause instanceof Error) continue;
+      return new ArchiveError(e.message, outcome ?? 'TRANSIENT', { cause: error });
+    }
+    if (e instanceof TokenCipherError) {
+      return new ArchiveError(e.message, TOKEN_OUTCOMES[e.code], { cause: error });
     }
     if (e.name === 'AbortError')
       return new ArchiveError('the work was interrupted', 'TRANSIENT', { cause: error });

@@ -1,15 +1,11 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type BeforeApplicationShutdown,
-  type OnApplicationBootstrap,
-} from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { PinoLogger } from 'nestjs-pino';
-import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import type { ArchiveConfig } from '../config/app-config';
+import { archiveConfig } from '../config/config.schema';
+import { IntervalJob, type IntervalJobSchedule } from '../common/interval-job';
 import { ArchiveService } from './archive.service';
-import { TransferClaimRepository, type ClaimedTransfer } from './transfer-claim.repository';
+import { TransferRepository, type ClaimedTransfer } from './transfer.repository';
 import { workerName } from './worker-identity';
 
 const SHUTDOWN_GRACE_MS = 15_000;
@@ -19,58 +15,39 @@ const SHUTDOWN_GRACE_MS = 15_000;
  * (ARCHIVE_CONCURRENCY) and run each through the archive pipeline under a heartbeat lease.
  */
 @Injectable()
-export class ArchiveJob implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly logger = new Logger(ArchiveJob.name);
+export class ArchiveJob extends IntervalJob {
   readonly worker = workerName();
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
-  private ticking = false;
-  /** A slot freed up while a claim was in flight: claim again as soon as it returns. */
-  private tickAgain = false;
-  private stopping = false;
 
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly scheduler: SchedulerRegistry,
-    private readonly claims: TransferClaimRepository,
+    @Inject(archiveConfig.KEY) private readonly config: ArchiveConfig,
+    scheduler: SchedulerRegistry,
+    private readonly claims: TransferRepository,
     private readonly archive: ArchiveService,
     private readonly logContext: PinoLogger,
-  ) {}
+  ) {
+    super('archive', scheduler);
+  }
 
-  onApplicationBootstrap(): void {
-    if (!this.config.ARCHIVE_ENABLED) return;
-    this.scheduler.addInterval(
-      'archive',
-      setInterval(() => void this.tick(), this.config.ARCHIVE_POLL_INTERVAL_MS),
-    );
+  protected schedule(): IntervalJobSchedule {
+    return {
+      enabled: this.config.ARCHIVE_ENABLED,
+      intervalMs: this.config.ARCHIVE_POLL_INTERVAL_MS,
+      runAtStart: true,
+    };
+  }
+
+  protected override started(): void {
     this.logger.log(
       `archive job: every ${this.config.ARCHIVE_POLL_INTERVAL_MS} ms, up to ${this.config.ARCHIVE_CONCURRENCY} at once, as ${this.worker}`,
     );
-    void this.tick();
   }
 
-  /**
-   * Claims work for the free slots. Safe to call at any time: a call while a claim is in flight
-   * makes that claim run once more when it returns, so no freed slot waits for the next interval.
-   */
-  async tick(): Promise<void> {
-    if (this.stopping) return;
-    if (this.ticking) {
-      this.tickAgain = true;
-      return;
-    }
-    this.ticking = true;
-    try {
-      do {
-        this.tickAgain = false;
-        const free = this.config.ARCHIVE_CONCURRENCY - this.running.size;
-        const claimed = await this.claims.claimDue(free, this.worker, this.config.ARCHIVE_LEASE_MS);
-        for (const claim of claimed) this.start(claim);
-      } while (this.tickAgain && !this.stopping);
-    } catch (error) {
-      this.logger.error(`claiming due transfers failed: ${(error as Error).message}`);
-    } finally {
-      this.ticking = false;
-    }
+  /** Claims work for the free slots. */
+  protected async runPass(): Promise<void> {
+    const free = this.config.ARCHIVE_CONCURRENCY - this.running.size;
+    const claimed = await this.claims.claimDue(free, this.worker, this.config.ARCHIVE_LEASE_MS);
+    for (const claim of claimed) this.start(claim);
   }
 
   private start(claim: ClaimedTransfer): void {
@@ -122,9 +99,8 @@ export class ArchiveJob implements OnApplicationBootstrap, BeforeApplicationShut
   }
 
   /** Stops claiming, interrupts running transfers (they resume elsewhere) and waits for them. */
-  async beforeApplicationShutdown(): Promise<void> {
-    this.stopping = true;
-    if (this.scheduler.doesExist('interval', 'archive')) this.scheduler.deleteInterval('archive');
+  override async beforeApplicationShutdown(): Promise<void> {
+    await super.beforeApplicationShutdown();
     const runs = [...this.running.values()];
     for (const r of runs) r.abort.abort(new Error('shutting down'));
     await Promise.race([

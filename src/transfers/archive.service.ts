@@ -1,12 +1,15 @@
 import { pipeline, type Readable } from 'node:stream';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DataSource, type EntityManager } from 'typeorm';
-import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { DataSource } from 'typeorm';
+import type { ArchiveConfig, StorageConfig } from '../config/app-config';
+import { archiveConfig, storageConfig } from '../config/config.schema';
 import { runPool } from '../common/run-pool';
 import { queryRows } from '../database/query-rows';
-import { MailOutboxService } from '../notifications/mail-outbox.service';
+import { TransferNotices, type NoticeSubject } from '../notifications/transfer-notices';
 import {
   SIGNING_PLATFORMS,
+  type EnvelopeMetadata,
+  type PlatformCall,
   type PlatformEnvelope,
   type PlatformFile,
   type SigningPlatform,
@@ -19,15 +22,11 @@ import { normaliseTagKey } from '../storage/s3-tags';
 import { OBJECT_STORE, type ObjectStore } from '../storage/object-store';
 import { ArchiveError, classifyError } from './archive-error';
 import { MetricsService } from '../metrics/metrics.service';
-import { metadataTags, parseEnvelopeMetadata, type ParsedMetadata } from './envelope-metadata';
+import { metadataTags } from './envelope-metadata';
 import { DownloadGuard } from './download-guard.transform';
 import { PdfSignatureCheck } from './pdf-signature.transform';
 import { decideAfterError, type RetryDecision } from './retry-policy';
-import {
-  TransferClaimRepository,
-  type ClaimedTransfer,
-  type TransitionPatch,
-} from './transfer-claim.repository';
+import { TransferRepository, type ClaimedTransfer, type TransitionPatch } from './transfer.repository';
 import type { DocumentKind } from './transfer-document.entity';
 import type { TransferState } from './transfer-state';
 import { WORKER_VERSION } from './worker-identity';
@@ -53,7 +52,6 @@ const MAX_NAME_CHARS = 512;
 const MAX_NAME_METADATA_BYTES = 700;
 /** A platform file id the service can store and ask for again. */
 const USABLE_FILE_ID = /^[\x21-\x7e]{1,256}$/;
-const FINAL_STATUSES = new Set(['Completed', 'Canceled', 'Rejected', 'Expired']);
 
 /**
  * Archives one claimed transfer: confirm the envelope on the platform, copy every file to the
@@ -66,13 +64,14 @@ export class ArchiveService {
   private readonly logger = new Logger(ArchiveService.name);
 
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(archiveConfig.KEY) private readonly config: ArchiveConfig,
+    @Inject(storageConfig.KEY) private readonly storage: StorageConfig,
     @Inject(DataSource) private readonly dataSource: DataSource,
     @Inject(SIGNING_PLATFORMS) private readonly platforms: SigningPlatforms,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
-    private readonly claims: TransferClaimRepository,
+    private readonly claims: TransferRepository,
     private readonly tokens: SenderTokenResolver,
-    private readonly outbox: MailOutboxService,
+    private readonly notices: TransferNotices,
     private readonly metrics: MetricsService,
   ) {}
 
@@ -81,24 +80,27 @@ export class ArchiveService {
     let sender: SenderRef | null = null;
     let outcome: TransferState;
     let failure: ArchiveError | undefined;
+    const platform = this.platforms.get(claim.platform);
     try {
-      const platform = this.platforms.get(claim.platform);
-      if (!platform) throw new ArchiveError(`no client for platform ${claim.platform}`, 'INTERNAL');
-      const resolution = await this.tokens.resolve(claim.platform, claim.envelopeId);
+      if (!platform) throw new ArchiveError(`no platform instance is named ${claim.platform}`, 'INTERNAL');
+      const resolution = await this.tokens.resolve(platform, claim.envelopeId);
       if (resolution.kind === 'none') {
         throw new ArchiveError(
-          'no API token is known for this envelope (no sender, no ESAW_API_TOKEN)',
+          `no API token is known for this envelope (no sender, no ${resolution.fallbackTokenSetting})`,
           'NO_TOKEN',
         );
       }
-      sender = resolution.sender;
       if (resolution.kind === 'needs_consent') {
+        sender = resolution.sender;
         throw new ArchiveError(
           `sender ${resolution.sender.platformUserId} has not granted API access`,
           'UNAUTHORIZED',
         );
       }
-      outcome = await this.archive(claim, platform, resolution.token, resolution.sender, signal);
+      const call: PlatformCall =
+        resolution.kind === 'token' ? { token: resolution.token, signal } : { signal };
+      sender = resolution.kind === 'token' ? resolution.sender : null;
+      outcome = await this.archive(claim, platform, call, sender);
     } catch (error) {
       failure = classifyError(error);
       if (failure.errorClass === 'LEASE_LOST') {
@@ -106,7 +108,7 @@ export class ArchiveService {
         await this.finishAttempt(claim.attemptId, 'lease_lost', failure);
         return 'checking';
       }
-      outcome = await this.handleFailure(claim, failure, sender);
+      outcome = await this.handleFailure(claim, failure, sender, platform);
     }
     await this.finishAttempt(claim.attemptId, outcome, failure);
     this.metrics.attemptFinished(outcome, failure?.errorClass);
@@ -116,32 +118,31 @@ export class ArchiveService {
   private async archive(
     claim: ClaimedTransfer,
     platform: SigningPlatform,
-    token: string,
+    call: PlatformCall,
     sender: SenderRef | null,
-    signal: AbortSignal,
   ): Promise<TransferState> {
+    const signal = call.signal!;
     if (!claim.archivedAt) {
-      const envelope = await platform.getEnvelope(token, claim.envelopeId, signal);
+      const envelope = await platform.getEnvelope(claim.envelopeId, call);
       claim.progressAt = Date.now();
       const senderEmail = envelope.sender.email ?? null;
       if (sender && senderEmail && sender.email !== senderEmail)
         await this.tokens.rememberEmail(sender.senderId, senderEmail);
-      if (!FINAL_STATUSES.has(envelope.status)) return this.waitForFinish(claim, envelope, senderEmail);
+      if (envelope.phase === 'in_progress') return this.waitForFinish(claim, envelope, senderEmail);
 
       // Marking the transfer `archiving` and reading what to copy overlap; nothing is copied before both.
-      const [, rawMetadata, listed] = await Promise.all([
+      const [, metadata, listed] = await Promise.all([
         this.claims.transition(claim, {
           state: 'archiving',
           envelopeStatus: envelope.status,
           senderEmail,
           envelopeName: envelope.name,
         }),
-        platform.getMetadata(token, claim.envelopeId, signal),
-        platform.listFiles(token, claim.envelopeId, signal),
+        platform.getMetadata(claim.envelopeId, call),
+        platform.listFiles(claim.envelopeId, call),
       ]);
       claim.progressAt = Date.now();
       this.logger.log(`envelope is ${envelope.status}; archiving`);
-      const metadata = parseEnvelopeMetadata(rawMetadata);
       if (metadata.problem) this.logger.warn(`metadata: ${metadata.problem}`);
       const files = this.selectFiles(envelope, listed);
       const documents = await this.planDocuments(claim, files);
@@ -158,7 +159,7 @@ export class ArchiveService {
       await runPool(pending, this.config.ARCHIVE_FILE_CONCURRENCY, async (doc) => {
         signal.throwIfAborted();
         const file = files.find((f) => f.kind === doc.kind && f.fileId === doc.platformFileId);
-        await this.copyDocument(claim, platform, token, envelope, doc, file?.pdf ?? false, tags, signal);
+        await this.copyDocument(claim, platform, call, envelope, doc, file?.pdf ?? false, tags);
         claim.progressAt = Date.now();
       });
       await this.writeManifest(claim, envelope, metadata, tags, documents);
@@ -171,7 +172,7 @@ export class ArchiveService {
       claim.archivedAt = new Date();
       this.logger.log(`all ${documents.length} documents verified in the object store`);
     }
-    return this.deleteOnPlatform(claim, platform, token, signal);
+    return this.deleteOnPlatform(claim, platform, call);
   }
 
   private async waitForFinish(
@@ -211,7 +212,7 @@ export class ArchiveService {
         'PROTOCOL',
       );
     }
-    if (envelope.status === 'Completed' || this.config.ARCHIVE_UNFINISHED_DOCUMENTS) return files;
+    if (envelope.phase === 'completed' || this.config.ARCHIVE_UNFINISHED_DOCUMENTS) return files;
     return files.filter((f) => f.kind === 'audit_trail_pdf' || f.kind === 'audit_trail_xml');
   }
 
@@ -260,15 +261,21 @@ export class ArchiveService {
   private async copyDocument(
     claim: ClaimedTransfer,
     platform: SigningPlatform,
-    token: string,
+    call: PlatformCall,
     envelope: PlatformEnvelope,
     doc: DocumentRow,
     pdf: boolean,
     tags: Record<string, string>,
-    signal: AbortSignal,
   ): Promise<void> {
     const started = Date.now();
-    const download = await platform.openFile(token, doc.platformFileId, signal).catch((error: unknown) => {
+    const signal = call.signal!;
+    const file: PlatformFile = {
+      kind: doc.kind as PlatformFile['kind'],
+      fileId: doc.platformFileId,
+      fileName: doc.fileName,
+      pdf,
+    };
+    const download = await platform.openFile(claim.envelopeId, file, call).catch((error: unknown) => {
       // The envelope lists the file: a 404 for it is a failure to look at, not a vanished envelope.
       if (classifyError(error).errorClass !== 'NOT_FOUND') throw error;
       throw new ArchiveError(
@@ -346,7 +353,7 @@ export class ArchiveService {
   private async writeManifest(
     claim: ClaimedTransfer,
     envelope: PlatformEnvelope,
-    metadata: ParsedMetadata,
+    metadata: EnvelopeMetadata,
     tags: Record<string, string>,
     /** Every document of the envelope, each verified by now. */
     documents: DocumentRow[],
@@ -398,15 +405,14 @@ export class ArchiveService {
   private async deleteOnPlatform(
     claim: ClaimedTransfer,
     platform: SigningPlatform,
-    token: string,
-    signal: AbortSignal,
+    call: PlatformCall,
   ): Promise<TransferState> {
     if (!this.config.DELETE_AFTER_ARCHIVE) {
       await this.claims.transition(claim, { state: 'done', cause: null, lastError: null, finished: true });
       return 'done';
     }
     try {
-      await platform.deleteEnvelope(token, claim.envelopeId, signal);
+      await platform.delete(claim.envelopeId, call);
       this.logger.log('envelope deleted on the platform');
     } catch (error) {
       // Already gone is what we wanted.
@@ -428,6 +434,7 @@ export class ArchiveService {
     claim: ClaimedTransfer,
     error: ArchiveError,
     sender: SenderRef | null,
+    platform: SigningPlatform | undefined,
   ): Promise<TransferState> {
     const [verified, earlier] = await Promise.all([
       this.dataSource.query<{ n: number }[]>(
@@ -473,11 +480,24 @@ export class ArchiveService {
     };
     await this.dataSource.transaction(async (manager) => {
       const { stateVersion } = await this.claims.transition(claim, patch, manager);
+      const subject: NoticeSubject = {
+        transferId: claim.id,
+        envelopeId: claim.envelopeId,
+        platform: { name: claim.platform, display: platform?.display ?? { name: claim.platform } },
+        senderEmail: claim.senderEmail,
+        attempts: claim.attempts,
+        stateVersion,
+      };
       if (decision.state === 'failed') {
-        await this.enqueueFailureMail(claim, decision.cause, error, stateVersion, manager);
+        const failure = { cause: decision.cause, errorClass: error.errorClass, message: error.message };
+        await this.notices.transferFailed(subject, failure, manager);
       } else if (decision.state === 'needs_consent') {
         if (sender) await this.tokens.markRejected(sender.senderId, manager);
-        await this.enqueueConsentMail(claim, sender, stateVersion, manager);
+        const fallback =
+          platform?.credentials.kind === 'sender_token'
+            ? platform.credentials.fallbackTokenSetting
+            : undefined;
+        await this.notices.accessRefused(subject, sender, fallback, manager);
       }
     });
     const msg =
@@ -489,82 +509,6 @@ export class ArchiveService {
     return state;
   }
 
-  private async enqueueFailureMail(
-    claim: ClaimedTransfer,
-    cause: string,
-    error: ArchiveError,
-    stateVersion: number,
-    manager: EntityManager,
-  ): Promise<void> {
-    if (this.config.ALERT_TO.length === 0) return;
-    const where = this.config.PUBLIC_BASE_URL
-      ? `${this.config.PUBLIC_BASE_URL.replace(/\/$/, '')}/admin#transfer=${claim.id}`
-      : `GET /admin/transfers/${claim.id}`;
-    await this.outbox.enqueue(
-      {
-        kind: 'transfer_failed',
-        dedupeKey: `${claim.id}:${stateVersion}:transfer_failed`,
-        transferId: claim.id,
-        recipients: [...this.config.ALERT_TO],
-        subject: `Archive failed: envelope ${claim.envelopeId} (${cause})`,
-        body: [
-          `A signed envelope could not be archived and needs a person.`,
-          ``,
-          `Envelope:   ${claim.envelopeId} (${claim.platform})`,
-          `Sender:     ${claim.senderEmail ?? 'unknown'}`,
-          `Cause:      ${cause}`,
-          `Last error: ${error.errorClass}: ${error.message}`,
-          `Attempts:   ${claim.attempts}`,
-          `Transfer:   ${claim.id}`,
-          `Where:      ${where}`,
-          ``,
-          `The envelope was not deleted on the platform. Retry or dismiss it in the admin page.`,
-        ].join('\n'),
-      },
-      manager,
-    );
-  }
-
-  private async enqueueConsentMail(
-    claim: ClaimedTransfer,
-    sender: SenderRef | null,
-    stateVersion: number,
-    manager: EntityManager,
-  ): Promise<void> {
-    const recipients = [
-      ...new Set(
-        [sender?.email ?? claim.senderEmail, ...this.config.ALERT_TO].filter((r): r is string => !!r),
-      ),
-    ];
-    if (recipients.length === 0) return;
-    const link =
-      sender && this.config.PUBLIC_BASE_URL
-        ? `${this.config.PUBLIC_BASE_URL.replace(/\/$/, '')}/consent/start?sender=${encodeURIComponent(sender.platformUserId)}`
-        : undefined;
-    await this.outbox.enqueue(
-      {
-        kind: 'token_rejected',
-        dedupeKey: `${claim.id}:${stateVersion}:token_rejected`,
-        transferId: claim.id,
-        recipients,
-        subject: `Action needed: grant API access again to archive envelope ${claim.envelopeId}`,
-        body: [
-          `eSignAnyWhere refused the API access used to archive envelope ${claim.envelopeId}.`,
-          `The envelope is kept on the platform and its archiving is paused until access is granted again.`,
-          ``,
-          link
-            ? `Grant access again here: ${link}`
-            : sender
-              ? `Ask the operator for the consent link of sender ${sender.platformUserId}.`
-              : `No sender is known for this envelope: the configured ESAW_API_TOKEN was refused and must be replaced.`,
-          ``,
-          `Transfer: ${claim.id}`,
-        ].join('\n'),
-      },
-      manager,
-    );
-  }
-
   /**
    * The system tags first, then the metadata's. A metadata tag that normalises (case, width,
    * invisible characters) to a system tag's name is dropped, so no envelope can shadow them.
@@ -572,10 +516,10 @@ export class ArchiveService {
   private tagsFor(
     claim: ClaimedTransfer,
     envelope: PlatformEnvelope,
-    metadata: ParsedMetadata,
+    metadata: EnvelopeMetadata,
   ): Record<string, string> {
-    const mapping = this.config.S3_TAG_MAPPING
-      ? (JSON.parse(this.config.S3_TAG_MAPPING) as Record<string, string>)
+    const mapping = this.storage.S3_TAG_MAPPING
+      ? (JSON.parse(this.storage.S3_TAG_MAPPING) as Record<string, string>)
       : undefined;
     const system: Record<string, string> = { platform: claim.platform, 'envelope-status': envelope.status };
     const reserved = new Set<string>(SYSTEM_TAGS);
@@ -603,7 +547,7 @@ export class ArchiveService {
   }
 
   private get prefix(): string {
-    return this.config.S3_PREFIX.replace(/^\/+|\/+$/g, '');
+    return this.storage.S3_PREFIX.replace(/^\/+|\/+$/g, '');
   }
 
   /** The key in the bucket, as stored in the database and shown to people. */

@@ -86,6 +86,11 @@ export function decideAfterError(
     case 'INTERNAL':
       // Judged below, by their streak, the attempts and the age.
       break;
+    default: {
+      // A new class does not compile until it is decided here.
+      const undecided: never = errorClass;
+      throw new TypeError(`no decision for error class ${String(undecided)}`);
+    }
   }
   if (
     SHORT_RETRY_CLASSES.includes(errorClass) &&

@@ -16,7 +16,7 @@ import {
   json,
   rows,
 } from './admin-fixtures';
-import { TransferClaimRepository } from '../../src/transfers/transfer-claim.repository';
+import { TransferRepository } from '../../src/transfers/transfer.repository';
 
 interface TransferItem {
   id: string;
@@ -1102,7 +1102,7 @@ describe('admin summary and metrics', () => {
 
   it('shows the envelope name the archive job records, escaped like any text from a platform', async () => {
     const transfer = await insertTransfer(db, { state: 'pending', nextAttemptAt: '2000-01-01T00:00:00Z' });
-    const claims = svc.app.get(TransferClaimRepository);
+    const claims = svc.app.get(TransferRepository);
     const [claim] = await claims.claimDue(1, 'test-worker', 60_000);
     assert.equal(claim.id, transfer.id);
     await claims.transition(claim, { state: 'archiving', envelopeName: 'Vertrag\u0000 \u202eMu\u0308ller' });

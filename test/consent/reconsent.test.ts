@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { EsignAnywhereClient } from '../../src/platforms/esignanywhere/esignanywhere.client';
 import { PlatformError } from '../../src/platforms/platform-error';
+import { SIGNING_PLATFORMS, type SigningPlatforms } from '../../src/platforms/signing-platform';
 import { SenderTokenResolver } from '../../src/senders/sender-token.resolver';
 import type { SimUser } from '../simulators/esignanywhere/esignanywhere-simulator.types';
 import { ConsentWorld, get, pageOutcome } from './consent-world';
@@ -22,11 +23,14 @@ interface TransferRow {
 describe('re-consent after a revoked token', () => {
   let world: ConsentWorld;
   let resolver: SenderTokenResolver;
+  let platforms: SigningPlatforms;
+  const esaw = () => platforms.get('esignanywhere')!;
   let client: EsignAnywhereClient;
 
   before(async () => {
     world = await ConsentWorld.start();
     resolver = world.svc.app.get(SenderTokenResolver);
+    platforms = world.svc.app.get<SigningPlatforms>(SIGNING_PLATFORMS);
     client = world.svc.app.get(EsignAnywhereClient);
   });
   after(async () => {
@@ -67,7 +71,7 @@ describe('re-consent after a revoked token', () => {
     const othersEnvelope = await sendThroughBeforeSend(other.user, other.draftId);
 
     // The archive job's view before the revocation: the sender's own token.
-    const resolved = await resolver.resolve('esignanywhere', sent);
+    const resolved = await resolver.resolve(esaw(), sent);
     assert.equal(resolved.kind, 'token');
     assert.equal(
       (await client.getEnvelope((resolved as { token: string }).token, sent)).id.toLowerCase(),
@@ -86,7 +90,7 @@ describe('re-consent after a revoked token', () => {
     await insertTransfer(sent, 'needs_consent', false);
     await insertTransfer(archivedOnly, 'needs_consent', true);
     await insertTransfer(othersEnvelope, 'needs_consent', false);
-    assert.equal((await resolver.resolve('esignanywhere', sent)).kind, 'needs_consent');
+    assert.equal((await resolver.resolve(esaw(), sent)).kind, 'needs_consent');
 
     // The link from the "token rejected" mail, in the sender's browser.
     const context = await world.newContext();
@@ -117,7 +121,7 @@ describe('re-consent after a revoked token', () => {
     assert.equal(untouched.state, 'needs_consent', "another sender's transfer stays paused");
 
     // The job's next lookup finds the new token, and it works.
-    const fresh = await resolver.resolve('esignanywhere', sent);
+    const fresh = await resolver.resolve(esaw(), sent);
     assert.equal(fresh.kind, 'token');
     assert.notEqual((fresh as { token: string }).token, (resolved as { token: string }).token);
     assert.equal((await client.getEnvelope((fresh as { token: string }).token, sent)).id.toLowerCase(), sent);

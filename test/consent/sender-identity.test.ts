@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { SIGNING_PLATFORMS, type SigningPlatforms } from '../../src/platforms/signing-platform';
 import { SenderTokenResolver } from '../../src/senders/sender-token.resolver';
 import type { SimUser } from '../simulators/esignanywhere/esignanywhere-simulator.types';
 import { bindingCookie, ConsentWorld, get, pageOutcome } from './consent-world';
@@ -24,12 +25,15 @@ const s256 = (value: string) => createHash('sha256').update(value, 'ascii').dige
 describe('the before-send page cannot be used against a sender', () => {
   let world: ConsentWorld;
   let resolver: SenderTokenResolver;
+  let platforms: SigningPlatforms;
+  const esaw = () => platforms.get('esignanywhere')!;
 
   before(async () => {
     // Another user's draft answers 403 ERR0010 here, one reading of a status the platform does not
     // document; under it a foreign draft looks like a refused token.
     world = await ConsentWorld.start({ sim: { foreignObjectStatus: 403 } });
     resolver = world.svc.app.get(SenderTokenResolver);
+    platforms = world.svc.app.get<SigningPlatforms>(SIGNING_PLATFORMS);
   });
   after(async () => {
     await world?.close();
@@ -77,7 +81,7 @@ describe('the before-send page cannot be used against a sender', () => {
 
   it("an unauthenticated before-send with someone else's draft leaves the sender's token, state and address alone", async () => {
     const alice = await grantedSender();
-    const held = await resolver.resolve('esignanywhere', alice.envelopeId);
+    const held = await resolver.resolve(esaw(), alice.envelopeId);
     assert.equal(held.kind, 'token');
     const mallory = world.senderWithDraft();
 
@@ -93,7 +97,7 @@ describe('the before-send page cannot be used against a sender', () => {
 
     await assertUnchanged(alice.user, alice.row);
     // What the archive job asks next: the same working token, so nothing is paused.
-    const after = await resolver.resolve('esignanywhere', alice.envelopeId);
+    const after = await resolver.resolve(esaw(), alice.envelopeId);
     assert.equal(after.kind, 'token');
     assert.equal((after as { token: string }).token, (held as { token: string }).token);
     const [transfer] = await world.query<{ state: string }>(
@@ -136,7 +140,7 @@ describe('the before-send page cannot be used against a sender', () => {
     );
     assert.deepEqual(world.sim.requests({ endpoint: 'draft.send', userId: mallory.user.id }), []);
     assert.ok(world.sim.getDraft(mallory.draftId));
-    const held = await resolver.resolve('esignanywhere', alice.envelopeId);
+    const held = await resolver.resolve(esaw(), alice.envelopeId);
     assert.equal(held.kind, 'token');
     const check = await fetch(`${world.sim.baseUrl}/v6/envelope/${alice.envelopeId}`, {
       headers: { ApiToken: (held as { token: string }).token },

@@ -82,7 +82,10 @@ describe('intake when PostgreSQL refuses the database', () => {
     const body = await res.text();
     assert.equal(res.status, 503, body);
     assert.equal(res.headers.get('retry-after'), '30');
-    assert.ok(Date.now() - started < svc.config.INTAKE_TIMEOUT_MS + 1000, 'answered after the deadline');
+    assert.ok(
+      Date.now() - started < svc.config.intake.INTAKE_TIMEOUT_MS + 1000,
+      'answered after the deadline',
+    );
     assert.doesNotMatch(body, /at \w+ \(|stack|SQLSTATE|postgres/i);
   }
 

@@ -55,11 +55,11 @@ describe('MailOutboxService with a real SMTP server and PostgreSQL', () => {
   const outbox = (options: Partial<MailOutboxOptions> = {}): MailOutboxService => {
     const transport = new SmtpMailTransport({
       url: smtp.url,
-      from: config.MAIL_FROM,
+      from: config.mail.MAIL_FROM,
       connectionTimeoutMs: 2_000,
     });
     transports.push(transport);
-    return new MailOutboxService(dataSource, transport, config, { ...FAST_RETRIES, ...options });
+    return new MailOutboxService(dataSource, transport, config.mail, { ...FAST_RETRIES, ...options });
   };
 
   const rows = (): Promise<MailRow[]> =>

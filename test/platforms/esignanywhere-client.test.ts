@@ -5,11 +5,11 @@ import net from 'node:net';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { Test } from '@nestjs/testing';
-import { loadConfig } from '../../src/config/app-config';
-import { ConfigModule } from '../../src/config/config.module';
 import { EsignAnywhereClient } from '../../src/platforms/esignanywhere/esignanywhere.client';
-import { EsignAnywhereModule } from '../../src/platforms/esignanywhere/esignanywhere.module';
+import {
+  esignAnywhereClientOptions,
+  esignAnywhereConfig,
+} from '../../src/platforms/esignanywhere/esignanywhere.config';
 import { createPkceVerifier, pkceChallengeS256 } from '../../src/platforms/esignanywhere/esignanywhere.pkce';
 import {
   EsignAnywhereSimulator,
@@ -990,26 +990,24 @@ describe('EsignAnywhereClient against the eSignAnyWhere simulator', () => {
     });
   });
 
-  describe('EsignAnywhereModule', () => {
-    it('provides a client built from APP_CONFIG', T, async () => {
+  describe('configuration', () => {
+    it('builds a client from the validated eSignAnyWhere section', T, async () => {
       const { userId, token } = sender();
       const envelope = completedEnvelope(userId);
-      const config = loadConfig({
+      const section = esignAnywhereConfig.parse({
         CALLBACK_AUTH: 'none',
         ESAW_BASE_URL: sim.baseUrl,
         ESAW_AUTH_HEADER: 'Bearer',
         ESAW_MAX_RETRIES: '0',
       });
-      const moduleRef = await Test.createTestingModule({
-        imports: [ConfigModule.forRoot(config), EsignAnywhereModule],
-      }).compile();
+      assert.deepEqual(section.problems, []);
+      const client = new EsignAnywhereClient(esignAnywhereClientOptions(section.value!));
       try {
-        const provided = moduleRef.get(EsignAnywhereClient);
-        assert.ok(provided instanceof EsignAnywhereClient);
-        assert.equal((await provided.getEnvelope(token, envelope.id)).id, envelope.id);
-        assert.equal(sim.requests({ endpoint: 'envelope.get' })[0].userId, userId);
+        assert.equal((await client.getEnvelope(token, envelope.id)).id, envelope.id);
+        const seen = sim.requests({ endpoint: 'envelope.get' });
+        assert.equal(seen[seen.length - 1].userId, userId);
       } finally {
-        await moduleRef.close();
+        client.close();
       }
     });
   });

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { ArchiveError } from '../../src/transfers/archive-error';
-import { TransferClaimRepository } from '../../src/transfers/transfer-claim.repository';
+import { TransferRepository } from '../../src/transfers/transfer.repository';
 import { createMigratedDataSource } from '../support/database';
 
 describe('transfer claims', () => {
   let ctx: Awaited<ReturnType<typeof createMigratedDataSource>>;
-  let claims: TransferClaimRepository;
+  let claims: TransferRepository;
   before(async () => {
     ctx = await createMigratedDataSource();
-    claims = new TransferClaimRepository(ctx.dataSource);
+    claims = new TransferRepository(ctx.dataSource);
   });
   after(async () => {
     await ctx.close();

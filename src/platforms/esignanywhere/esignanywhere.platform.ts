@@ -1,21 +1,58 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { parseEnvelopeMetadata } from '../../transfers/envelope-metadata';
+import { PlatformError } from '../platform-error';
+import type {
+  CredentialStrategy,
+  EnvelopeMetadata,
+  EnvelopePhase,
+  PlatformCall,
+  PlatformDisplay,
+  PlatformDownload,
+  PlatformEnvelope,
+  PlatformFile,
+  SigningPlatform,
+} from '../signing-platform';
 import { ESIGNANYWHERE } from './esignanywhere-callback.parser';
-import type { PlatformDownload, PlatformEnvelope, PlatformFile, SigningPlatform } from '../signing-platform';
 import { EsignAnywhereClient } from './esignanywhere.client';
+import { esignAnywhereConfig, type EsignAnywhereConfig } from './esignanywhere.config';
+import type { EsawEnvelopeStatus } from './esignanywhere.types';
 
 const isPdfName = (name: string) => /\.pdf$/i.test(name);
 
-/** eSignAnyWhere behind the pipeline's SigningPlatform interface. */
+const PHASES: Record<EsawEnvelopeStatus, EnvelopePhase> = {
+  Active: 'in_progress',
+  Completed: 'completed',
+  Canceled: 'ended',
+  Expired: 'ended',
+  Rejected: 'ended',
+};
+
+/** eSignAnyWhere behind the pipeline's SigningPlatform interface; every call acts with a sender's token. */
 @Injectable()
 export class EsignAnywherePlatform implements SigningPlatform {
   readonly name = ESIGNANYWHERE;
+  readonly display: PlatformDisplay = {
+    name: 'eSignAnyWhere',
+    consentPath: (platformUserId) => `/consent/start?sender=${encodeURIComponent(platformUserId)}`,
+  };
+  readonly credentials: CredentialStrategy;
 
-  constructor(private readonly client: EsignAnywhereClient) {}
+  constructor(
+    private readonly client: EsignAnywhereClient,
+    @Inject(esignAnywhereConfig.KEY) config: EsignAnywhereConfig,
+  ) {
+    this.credentials = {
+      kind: 'sender_token',
+      fallbackToken: config.ESAW_API_TOKEN,
+      fallbackTokenSetting: 'ESAW_API_TOKEN',
+    };
+  }
 
-  async getEnvelope(token: string, envelopeId: string, signal?: AbortSignal): Promise<PlatformEnvelope> {
-    const e = await this.client.getEnvelope(token, envelopeId, { signal });
+  async getEnvelope(envelopeId: string, call: PlatformCall): Promise<PlatformEnvelope> {
+    const e = await this.client.getEnvelope(tokenOf(call), envelopeId, { signal: call.signal });
     return {
       id: e.id,
+      phase: PHASES[e.status],
       status: e.status,
       name: e.name,
       sentDate: e.sentDate,
@@ -30,12 +67,14 @@ export class EsignAnywherePlatform implements SigningPlatform {
     };
   }
 
-  async getMetadata(token: string, envelopeId: string, signal?: AbortSignal): Promise<string | null> {
-    return (await this.client.getConfiguration(token, envelopeId, { signal })).metaData;
+  async getMetadata(envelopeId: string, call: PlatformCall): Promise<EnvelopeMetadata> {
+    const raw = (await this.client.getConfiguration(tokenOf(call), envelopeId, { signal: call.signal }))
+      .metaData;
+    return parseEnvelopeMetadata(raw);
   }
 
-  async listFiles(token: string, envelopeId: string, signal?: AbortSignal): Promise<PlatformFile[]> {
-    const files = await this.client.listFiles(token, envelopeId, { signal });
+  async listFiles(envelopeId: string, call: PlatformCall): Promise<PlatformFile[]> {
+    const files = await this.client.listFiles(tokenOf(call), envelopeId, { signal: call.signal });
     const out: PlatformFile[] = [];
     for (const d of files.documents) {
       out.push({
@@ -80,11 +119,19 @@ export class EsignAnywherePlatform implements SigningPlatform {
     return out;
   }
 
-  openFile(token: string, fileId: string, signal?: AbortSignal): Promise<PlatformDownload> {
-    return this.client.openFile(token, fileId, { signal });
+  // Files have ids of their own on eSignAnyWhere: the envelope is not part of the request.
+  openFile(_envelopeId: string, file: PlatformFile, call: PlatformCall): Promise<PlatformDownload> {
+    return this.client.openFile(tokenOf(call), file.fileId, { signal: call.signal });
   }
 
-  deleteEnvelope(token: string, envelopeId: string, signal?: AbortSignal): Promise<void> {
-    return this.client.deleteEnvelope(token, envelopeId, { signal });
+  delete(envelopeId: string, call: PlatformCall): Promise<void> {
+    return this.client.deleteEnvelope(tokenOf(call), envelopeId, { signal: call.signal });
   }
+}
+
+function tokenOf(call: PlatformCall): string {
+  if (call.token === undefined) {
+    throw new PlatformError('eSignAnyWhere calls need a sender or fallback token', 'PROTOCOL');
+  }
+  return call.token;
 }

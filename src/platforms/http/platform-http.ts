@@ -29,7 +29,7 @@ export interface PlatformRetryEvent {
 }
 
 export interface PlatformHttpOptions {
-  /** The platform's name, the first word of every error message (`eSignAnyWhere GET /v6/...: HTTP 503`). */
+  /** The platform's name, the first word of every error message (`<label> GET /v1/...: HTTP 503`). */
   label: string;
   /** Request paths are resolved under it, and its origin is allowed. No query, fragment or credentials. */
   baseUrl: string | URL;

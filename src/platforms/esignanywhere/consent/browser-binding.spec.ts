@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { TokenCipher } from '../senders/token-cipher';
+import { TokenCipher } from '../../../senders/token-cipher';
 import { BrowserBinding, cookieValues, sha256Hex } from './browser-binding';
 import type { ConsentSettings } from './consent-settings';
 

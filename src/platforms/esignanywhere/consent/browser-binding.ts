@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { TokenCipher, type DerivedKey } from '../senders/token-cipher';
+import { TokenCipher, type DerivedKey } from '../../../senders/token-cipher';
 import { CONSENT_SETTINGS, type ConsentSettings } from './consent-settings';
 
 // Binds an authorization to the browser that started it (RFC 9700 §2.1, "one-time use CSRF tokens

@@ -1,8 +1,5 @@
 import { BadRequestException, Injectable, type PipeTransform } from '@nestjs/common';
-import {
-  parseEsawCallback,
-  type ValidEsawCallback,
-} from '../platforms/esignanywhere/esignanywhere-callback.parser';
+import { parseEsawCallback, type ValidEsawCallback } from './esignanywhere-callback.parser';
 
 /** Turns the raw callback query into a validated callback, or a 400 with a short reason. */
 @Injectable()

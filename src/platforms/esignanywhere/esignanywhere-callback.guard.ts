@@ -6,8 +6,8 @@ import {
   type ExecutionContext,
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { secretsEqual } from '../common/secrets';
+import { esignAnywhereConfig, type EsignAnywhereConfig } from './esignanywhere.config';
+import { secretsEqual } from '../../common/secrets';
 
 function basicCredentials(header: string | undefined): { user: string; password: string } | undefined {
   const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
@@ -23,8 +23,8 @@ function basicCredentials(header: string | undefined): { user: string; password:
  * Fails closed; comparisons are constant-time.
  */
 @Injectable()
-export class CallbackAuthGuard implements CanActivate {
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+export class EsignAnywhereCallbackGuard implements CanActivate {
+  constructor(@Inject(esignAnywhereConfig.KEY) private readonly config: EsignAnywhereConfig) {}
 
   canActivate(context: ExecutionContext): boolean {
     const { CALLBACK_TOKEN, CALLBACK_BASIC_USER, CALLBACK_BASIC_PASSWORD, CALLBACK_AUTH } = this.config;

@@ -1,4 +1,4 @@
-import { GUID_PATTERN } from '../platforms/esignanywhere/esignanywhere.schemas';
+import { GUID_PATTERN } from '../esignanywhere.schemas';
 
 /**
  * Whether the user the platform named for a token is the sender a flow was started for. Ids are

@@ -1,4 +1,5 @@
-import type { AppConfig } from '../config/app-config';
+import type { ServiceConfig, TokensConfig } from '../../../config/app-config';
+import type { EsignAnywhereConfig } from '../esignanywhere.config';
 
 /** DI token for the consent settings derived once from the configuration. */
 export const CONSENT_SETTINGS = Symbol('CONSENT_SETTINGS');
@@ -45,7 +46,7 @@ export function defaultInboxUrl(esawBaseUrl: string): string {
 
 export function consentSettingsFromConfig(
   config: Pick<
-    AppConfig,
+    EsignAnywhereConfig & ServiceConfig & TokensConfig,
     | 'PUBLIC_BASE_URL'
     | 'ESAW_BASE_URL'
     | 'ESAW_INBOX_URL'

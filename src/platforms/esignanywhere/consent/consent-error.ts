@@ -1,3 +1,4 @@
+import { AppError } from '../../../common/app-error';
 /** Why a consent request ended without its goal; each code maps to one page and status at the edge. */
 export enum ConsentErrorCode {
   /** TOKEN_ENCRYPTION_KEYS, the OAuth client or PUBLIC_BASE_URL is missing. */
@@ -42,17 +43,16 @@ export enum ConsentErrorCode {
  * holds a token, code, state, nonce or secret; `detail` is a short, safe sentence for the page;
  * `context` adds identifiers (sender, draft, flow) to the log line.
  */
-export class ConsentError extends Error {
+export class ConsentError extends AppError<ConsentErrorCode> {
   readonly detail?: string;
   readonly context: Readonly<Record<string, string | number | null>>;
 
   constructor(
-    readonly code: ConsentErrorCode,
+    code: ConsentErrorCode,
     message: string,
     options: { cause?: unknown; detail?: string; context?: Record<string, string | number | null> } = {},
   ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'ConsentError';
+    super(message, code, options);
     if (options.detail !== undefined) this.detail = options.detail;
     this.context = options.context ?? {};
   }

@@ -3,7 +3,14 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { escapeUntrusted } from '../common/untrusted-text';
 import { queryRows } from '../database/query-rows';
 import { ArchiveError } from './archive-error';
-import { DUE_STATES, LEASED_STATES, type TransferState } from './transfer-state';
+import {
+  DUE_STATES,
+  FINAL_STATES,
+  LEASED_STATES,
+  RETRYABLE_STATES,
+  TRANSFER_STATES,
+  type TransferState,
+} from './transfer-state';
 
 /** A transfer held by this worker: every later write must carry its claim token. */
 export interface ClaimedTransfer {
@@ -51,9 +58,148 @@ const CLAIM_COLUMNS = `t.id, t.platform, t.envelope_id AS "envelopeId", t.claim_
   t.created_at AS "createdAt", coalesce(t.resumed_at, t.created_at) AS "ageFrom", t.archived_at AS "archivedAt", t.sender_email AS "senderEmail",
   t.state_version AS "stateVersion"`;
 
+/** What an operator's retry or dismiss changed. */
+export interface OperatorChange {
+  id: string;
+  state: TransferState;
+  previousState: TransferState;
+  previousCause: string | null;
+  previousAttempts: number;
+}
+
+/** The envelope a transfer is for; `origin` says who asked for it. */
+export interface DueEnvelope {
+  platform: string;
+  envelopeId: string;
+}
+
+const RETRY_SET = `state = CASE WHEN t.archived_at IS NULL THEN 'pending' ELSE 'archived' END,
+  next_attempt_at = now(), resumed_at = now(), cause = NULL, attempts = 0, finished_at = NULL, dismissed_reason = NULL,
+  claim_token = NULL, lease_owner = NULL, lease_expires_at = NULL,
+  state_version = t.state_version + 1, updated_at = now()`;
+
+/** One transfer (`$1`) locked while in one of the states `$2`, before an operator's change. */
+const ONE_TARGET = `WITH target AS (
+  SELECT id, state, cause, attempts FROM transfers WHERE id = $1 AND state = ANY($2::text[]) FOR UPDATE
+)`;
+
+const CHANGE_COLUMNS = `t.id, t.state, target.state AS "previousState", target.cause AS "previousCause",
+  target.attempts AS "previousAttempts"`;
+
+/** The states a transfer may be dismissed from: not finished, and not held by a worker. */
+export const DISMISSABLE_STATES: readonly TransferState[] = TRANSFER_STATES.filter(
+  (s) => !FINAL_STATES.includes(s) && !LEASED_STATES.includes(s),
+);
+
+/**
+ * The one owner of the `transfers` state machine: every write to the table is one of these named
+ * transitions. Others may read the table; none writes it.
+ */
 @Injectable()
-export class TransferClaimRepository {
+export class TransferRepository {
   constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
+
+  /**
+   * Makes sure a transfer exists for each envelope (from a callback or reconciliation), in the
+   * caller's transaction. One that waits for its envelope to finish becomes due at once. The keys are
+   * taken in a stable order, so concurrent writers (other replicas) cannot deadlock on each other.
+   */
+  async ensureDue(envelopes: readonly DueEnvelope[], manager: EntityManager): Promise<number> {
+    if (envelopes.length === 0) return 0;
+    const keyed = new Map(envelopes.map((e) => [`${e.platform}\u0000${e.envelopeId}`, e]));
+    const sorted = [...keyed.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, e]) => e);
+    const rows = await queryRows<{ n: number }>(
+      manager,
+      `WITH work AS (
+         INSERT INTO transfers AS tr (platform, envelope_id)
+         SELECT * FROM unnest($1::text[], $2::text[])
+         ON CONFLICT ON CONSTRAINT uq_transfers_envelope DO UPDATE
+           SET next_attempt_at = now(), updated_at = now()
+           WHERE tr.state = 'waiting'
+         RETURNING 1
+       )
+       SELECT count(*)::int AS n FROM work`,
+      [sorted.map((e) => e.platform), sorted.map((e) => e.envelopeId)],
+    );
+    return rows[0].n;
+  }
+
+  /**
+   * Transfers of a sender's envelopes that were paused for consent become due again: those still to be
+   * copied go back to `pending`; those already archived, which only wait for the platform delete, to
+   * `archived`. Returns how many moved.
+   */
+  async resumeAfterConsent(platform: string, senderId: string, manager: EntityManager): Promise<number> {
+    const rows = await queryRows<{ n: number }>(
+      manager,
+      `WITH resumed AS (
+         UPDATE transfers
+            SET state = CASE WHEN archived_at IS NOT NULL THEN 'archived' ELSE 'pending' END,
+                next_attempt_at = now(), resumed_at = now(), cause = NULL, state_version = state_version + 1,
+                updated_at = now()
+          WHERE state = 'needs_consent' AND platform = $1
+            AND envelope_id IN (SELECT envelope_id FROM envelope_senders WHERE platform = $1 AND sender_id = $2)
+          RETURNING 1
+       )
+       SELECT count(*)::int AS n FROM resumed`,
+      [platform, senderId],
+    );
+    return rows[0].n;
+  }
+
+  /** An operator's retry: due at once, attempts and age counted afresh. Undefined when not retryable now. */
+  async retryByOperator(id: string, manager: EntityManager): Promise<OperatorChange | undefined> {
+    const rows = await queryRows<OperatorChange>(
+      manager,
+      `${ONE_TARGET}
+       UPDATE transfers t SET ${RETRY_SET}
+         FROM target WHERE t.id = target.id
+       RETURNING ${CHANGE_COLUMNS}`,
+      [id, RETRYABLE_STATES],
+    );
+    return rows[0];
+  }
+
+  /**
+   * An operator's retry of up to `limit` transfers matching `where` (conditions on alias `t`, values in
+   * `params`), newest first, skipping rows a worker is claiming this instant.
+   */
+  async retryManyByOperator(
+    where: string,
+    params: readonly unknown[],
+    limit: number,
+    manager: EntityManager,
+  ): Promise<OperatorChange[]> {
+    return queryRows<OperatorChange>(
+      manager,
+      `WITH target AS (
+         SELECT t.id, t.state, t.cause, t.attempts FROM transfers t ${where}
+          ORDER BY t.created_at DESC, t.id DESC
+          LIMIT $${params.length + 1}
+          FOR UPDATE SKIP LOCKED
+       )
+       UPDATE transfers t SET ${RETRY_SET}
+         FROM target WHERE t.id = target.id
+       RETURNING ${CHANGE_COLUMNS}`,
+      [...params, limit],
+    );
+  }
+
+  /** An operator's dismiss: the transfer ends with the reason given. Undefined when not dismissable now. */
+  async dismiss(id: string, reason: string, manager: EntityManager): Promise<OperatorChange | undefined> {
+    const rows = await queryRows<OperatorChange>(
+      manager,
+      `${ONE_TARGET}
+       UPDATE transfers t
+          SET state = 'dismissed', dismissed_reason = $3, finished_at = now(),
+              claim_token = NULL, lease_owner = NULL, lease_expires_at = NULL,
+              state_version = t.state_version + 1, updated_at = now()
+         FROM target WHERE t.id = target.id
+       RETURNING ${CHANGE_COLUMNS}`,
+      [id, DISMISSABLE_STATES, reason],
+    );
+    return rows[0];
+  }
 
   /**
    * Claims up to `limit` due transfers, and those whose worker's lease ran out, skipping rows

@@ -1,5 +1,5 @@
 import { Injectable, type PipeTransform } from '@nestjs/common';
-import { GUID_PATTERN } from '../platforms/esignanywhere/esignanywhere.schemas';
+import { GUID_PATTERN } from '../esignanywhere.schemas';
 import { ConsentError, ConsentErrorCode } from './consent-error';
 
 /** `GET /consent/before-send?envelope=##EnvelopeId##&sender=##SenderUserId##&org=##OrganizationId##` */

@@ -1,19 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ESIGNANYWHERE } from '../platforms/esignanywhere/esignanywhere-callback.parser';
-import { EsignAnywhereClient } from '../platforms/esignanywhere/esignanywhere.client';
-import { createPkceVerifier, pkceChallengeS256 } from '../platforms/esignanywhere/esignanywhere.pkce';
-import type { EsawIdentity } from '../platforms/esignanywhere/esignanywhere.types';
-import { PlatformError } from '../platforms/platform-error';
-import { SenderGrantService } from '../senders/sender-grant.service';
-import { SenderTokenResolver } from '../senders/sender-token.resolver';
-import { SenderRepository } from '../senders/sender.repository';
+import { ESIGNANYWHERE } from '../esignanywhere-callback.parser';
+import { EsignAnywhereClient } from '../esignanywhere.client';
+import { createPkceVerifier, pkceChallengeS256 } from '../esignanywhere.pkce';
+import type { EsawIdentity } from '../esignanywhere.types';
+import { PlatformError } from '../../platform-error';
+import { SenderGrantService } from '../../../senders/sender-grant.service';
+import { SenderTokenResolver } from '../../../senders/sender-token.resolver';
+import { SenderRepository } from '../../../senders/sender.repository';
 import { BrowserBinding, sha256Hex } from './browser-binding';
 import { ConsentError, ConsentErrorCode } from './consent-error';
 import type { ConsentOutcome } from './consent-page';
 import type { BeforeSendQuery, ConsentStartQuery, OAuthCallbackQuery } from './consent-query.pipe';
 import { CONSENT_SETTINGS, type ConsentSettings } from './consent-settings';
-import { OAuthStateRepository } from './oauth-state.repository';
+import { OAuthStateRepository } from '../../../senders/oauth-state.repository';
 import { isSamePlatformUser } from './platform-user-match';
 
 /** Our states are 32 random bytes, base64url. */

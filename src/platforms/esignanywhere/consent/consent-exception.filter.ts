@@ -7,7 +7,7 @@ import {
   type ExceptionFilter,
 } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { isDatabaseUnavailable } from '../common/database-errors';
+import { isDatabaseUnavailable } from '../../../common/database-errors';
 import { ConsentError, ConsentErrorCode } from './consent-error';
 import { sendConsentOutcome, type ConsentPage } from './consent-page';
 import { CONSENT_SETTINGS, type ConsentSettings } from './consent-settings';

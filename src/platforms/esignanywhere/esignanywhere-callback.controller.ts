@@ -1,14 +1,11 @@
 import { Controller, Get, HttpCode, Post, Query, Req, UseFilters, UseGuards } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { CallbackAuthGuard } from './callback-auth.guard';
-import { CallbackIntakeService, type IntakeOutcome } from './callback-intake.service';
-import { describeRequest } from './callback-request';
+import { EsignAnywhereCallbackGuard } from './esignanywhere-callback.guard';
+import { CallbackIntakeService, type IntakeOutcome } from '../../intake/callback-intake.service';
+import { describeRequest } from '../../intake/callback-request';
 import { EsignAnywhereCallbackPipe } from './esignanywhere-callback.pipe';
-import { IntakeErrorFilter } from './intake-error.filter';
-import {
-  ESIGNANYWHERE,
-  type ValidEsawCallback,
-} from '../platforms/esignanywhere/esignanywhere-callback.parser';
+import { IntakeErrorFilter } from '../../intake/intake-error.filter';
+import { ESIGNANYWHERE, type ValidEsawCallback } from './esignanywhere-callback.parser';
 
 /**
  * The URL configured at eSignAnyWhere:
@@ -16,7 +13,7 @@ import {
  * GET is what the platform uses; POST is accepted too and its body ignored.
  */
 @Controller('callbacks/esignanywhere')
-@UseGuards(CallbackAuthGuard)
+@UseGuards(EsignAnywhereCallbackGuard)
 @UseFilters(IntakeErrorFilter)
 export class EsignAnywhereCallbackController {
   constructor(private readonly intake: CallbackIntakeService) {}
