@@ -29,8 +29,8 @@ ON CONFLICT ON CONSTRAINT uq_noted_events_key DO UPDATE
   SET received_count = ne.received_count + EXCLUDED.received_count, last_received_at = now()`;
 
 /**
- * Writes callback notes durably: the noted events and the transfers they call for commit together
- * (the transfers through their repository). Callbacks that arrive while a write is in flight are committed
+ * Writes callback notes durably: the noted events and the transfers they call for commit together,
+ * in one statement (the transfers' part written by their repository). Callbacks that arrive while a write is in flight are committed
  * together in the next statement (group commit); each caller is answered only after the commit
  * that holds its note.
  */
@@ -94,15 +94,16 @@ export class NotedEventWriter {
     }
     // A stable order keeps concurrent writers (other replicas) from deadlocking on each other.
     const ev = [...events.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v);
-    await this.dataSource.transaction(async (manager) => {
-      await manager.query(NOTE_SQL, [
+    // One statement: the noted events and their transfers commit together, in one round trip.
+    await this.transfers.ensureDue([...work.values()], this.dataSource, {
+      sql: NOTE_SQL,
+      params: [
         ev.map((e) => e.note.platform),
         ev.map((e) => e.note.envelopeId),
         ev.map((e) => e.note.action),
         ev.map((e) => e.n),
         ev.map((e) => JSON.stringify(e.note.request)),
-      ]);
-      await this.transfers.ensureDue([...work.values()], manager);
+      ],
     });
   }
 }

@@ -100,26 +100,34 @@ export class TransferRepository {
   constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
 
   /**
-   * Makes sure a transfer exists for each envelope (from a callback or reconciliation), in the
-   * caller's transaction. One that waits for its envelope to finish becomes due at once. The keys are
-   * taken in a stable order, so concurrent writers (other replicas) cannot deadlock on each other.
+   * Makes sure a transfer exists for each envelope (from a callback or reconciliation). One that waits
+   * for its envelope to finish becomes due at once. Keys are taken in a stable order, so concurrent
+   * writers (other replicas) cannot deadlock on each other.
+   *
+   * `along` is the caller's own data-modifying statement (its `$1..$n` parameters in `params`, without
+   * a RETURNING clause) to commit in the same statement: the intake notes a callback and ensures its
+   * transfer in one round trip, which a callback's latency depends on.
    */
-  async ensureDue(envelopes: readonly DueEnvelope[], manager: EntityManager): Promise<number> {
-    if (envelopes.length === 0) return 0;
+  async ensureDue(
+    envelopes: readonly DueEnvelope[],
+    runner: DataSource | EntityManager,
+    along?: { sql: string; params: readonly unknown[] },
+  ): Promise<number> {
     const keyed = new Map(envelopes.map((e) => [`${e.platform}\u0000${e.envelopeId}`, e]));
     const sorted = [...keyed.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, e]) => e);
+    const base = along?.params.length ?? 0;
     const rows = await queryRows<{ n: number }>(
-      manager,
-      `WITH work AS (
+      runner,
+      `WITH ${along ? `along AS (${along.sql} RETURNING 1),` : ''} work AS (
          INSERT INTO transfers AS tr (platform, envelope_id)
-         SELECT * FROM unnest($1::text[], $2::text[])
+         SELECT * FROM unnest($${base + 1}::text[], $${base + 2}::text[])
          ON CONFLICT ON CONSTRAINT uq_transfers_envelope DO UPDATE
            SET next_attempt_at = now(), updated_at = now()
            WHERE tr.state = 'waiting'
          RETURNING 1
        )
        SELECT count(*)::int AS n FROM work`,
-      [sorted.map((e) => e.platform), sorted.map((e) => e.envelopeId)],
+      [...(along?.params ?? []), sorted.map((e) => e.platform), sorted.map((e) => e.envelopeId)],
     );
     return rows[0].n;
   }
