@@ -148,8 +148,8 @@ async function main(): Promise<void> {
         await db.query<{ open: number; failed: number }>(
           `SELECT count(*) FILTER (WHERE state NOT IN ('done','failed','gone'))::int AS open,
                   count(*) FILTER (WHERE state = 'failed')::int AS failed
-             FROM transfers WHERE envelope_id = ANY($1::uuid[])`,
-          [envelopes.map((e) => e.id)],
+             FROM transfers WHERE envelope_id = ANY($1::text[])`,
+          [envelopes.map((e) => e.id.toLowerCase())],
         )
       ).rows;
       if (failed > 0) throw new Error(`${failed} transfers failed`);
@@ -176,6 +176,7 @@ async function main(): Promise<void> {
       S3_PART_SIZE_MB: String(PART_MB),
       ARCHIVE_CONCURRENCY: String(CONCURRENCY),
       ARCHIVE_POLL_INTERVAL_MS: '200',
+      RECONCILE_INTERVAL: '0',
       // Lets a run compare settings, e.g. BENCH_FILE_CONCURRENCY=4.
       ...(process.env.BENCH_FILE_CONCURRENCY
         ? { ARCHIVE_FILE_CONCURRENCY: process.env.BENCH_FILE_CONCURRENCY }

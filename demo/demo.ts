@@ -131,7 +131,7 @@ async function main(): Promise<void> {
   }[] = [];
   while (Date.now() < deadline) {
     rows = await db.query(
-      'SELECT id, envelope_id, state, cause, last_error FROM transfers WHERE envelope_id = ANY($1::uuid[])',
+      'SELECT id, envelope_id, state, cause, last_error FROM transfers WHERE envelope_id = ANY($1::text[])',
       [ids],
     );
     if (rows.length === ids.length && rows.every((r) => TERMINAL.includes(r.state))) break;
