@@ -252,12 +252,18 @@ describe('EsignAnywhereClient against the eSignAnyWhere simulator', () => {
     });
 
     it(
-      'deleting an active envelope is refused by the platform and surfaces as PROTOCOL, not retried',
+      'a delete refused with ERR0013 (an Active envelope) surfaces as PROTOCOL, not retried',
       T,
       async () => {
         const { userId, token } = sender();
         const envelope = sim.createEnvelope({ senderUserId: userId });
-        await rejectsWithPlatformError(client().deleteEnvelope(token, envelope.id), 'PROTOCOL', /ERR0013/);
+        // The real platform deletes an Active envelope; this refusal is the simulator's opt-in.
+        sim.configure({ allowDeleteActive: false });
+        try {
+          await rejectsWithPlatformError(client().deleteEnvelope(token, envelope.id), 'PROTOCOL', /ERR0013/);
+        } finally {
+          sim.configure({ allowDeleteActive: undefined });
+        }
         assert.equal(sim.getEnvelope(envelope.id)?.deleted, false);
         assert.equal(sim.requests({ endpoint: 'envelope.delete' }).length, 1);
       },

@@ -1,6 +1,11 @@
 import http from 'node:http';
 import https from 'node:https';
-import type { SimCallbackAttempt, SimCallbackDelivery } from './esignanywhere-simulator.types';
+import type {
+  SimCallbackAction,
+  SimCallbackAttempt,
+  SimCallbackChannel,
+  SimCallbackDelivery,
+} from './esignanywhere-simulator.types';
 
 export interface CallbackDispatcherOptions {
   intervalUnitMs: number;
@@ -8,6 +13,9 @@ export interface CallbackDispatcherOptions {
   timeoutMs: number;
   basicAuth?: { user: string; password: string };
 }
+
+/** What `waitForDelivery` waits for when no action is named: the callbacks that end an envelope. */
+const FINAL_ACTIONS: readonly string[] = ['envelopeFinished', 'envelopeExpired'];
 
 interface Waiter {
   envelopeId: string;
@@ -18,7 +26,8 @@ interface Waiter {
 }
 
 /**
- * Calls callback URLs the way eSignAnyWhere does: an HTTP GET, success only on 2xx within the timeout,
+ * Calls callback URLs the way eSignAnyWhere does: an HTTP GET, success only on HTTP 200 within the timeout
+ * (a 201 or 204 is a failure, as the platform "tries to call the URL until it gets a HTTP 200"),
  * otherwise retried up to `maxRetries` times, the k-th retry after k × `intervalUnitMs` (5, 10, 15 …
  * minutes on the real platform, which adds up to about 36 hours). Redirects are not followed.
  */
@@ -32,11 +41,17 @@ export class CallbackDispatcher {
 
   constructor(private readonly options: CallbackDispatcherOptions) {}
 
-  dispatch(envelopeId: string, action: SimCallbackDelivery['action'], url: string): SimCallbackDelivery {
+  dispatch(
+    envelopeId: string,
+    action: SimCallbackAction,
+    channel: SimCallbackChannel,
+    url: string,
+  ): SimCallbackDelivery {
     const delivery: SimCallbackDelivery = {
       id: this.nextId++,
       envelopeId,
       action,
+      channel,
       url,
       state: 'pending',
       attempts: [],
@@ -56,7 +71,10 @@ export class CallbackDispatcher {
       .map((d) => structuredClone(d));
   }
 
-  /** Resolves when a callback for the envelope (and action) is delivered; rejects when it finally fails. */
+  /**
+   * Resolves when a callback for the envelope is delivered; rejects when it finally fails. Without
+   * `action` it waits for `envelopeFinished` or `envelopeExpired`, never a workstep action.
+   */
   waitForDelivery(
     envelopeId: string,
     options: { action?: string; timeoutMs?: number } = {},
@@ -107,7 +125,7 @@ export class CallbackDispatcher {
   private matches(delivery: SimCallbackDelivery, envelopeId: string, action?: string): boolean {
     return (
       delivery.envelopeId.toLowerCase() === envelopeId.toLowerCase() &&
-      (action === undefined || delivery.action === action)
+      (action === undefined ? FINAL_ACTIONS.includes(delivery.action) : delivery.action === action)
     );
   }
 
@@ -139,7 +157,7 @@ export class CallbackDispatcher {
         at: new Date(started).toISOString(),
         status: result.status,
         durationMs: Date.now() - started,
-        ok: result.status !== null && result.status >= 200 && result.status < 300,
+        ok: result.status === 200,
       };
       if (result.error) record.error = result.error;
       delivery.attempts.push(record);

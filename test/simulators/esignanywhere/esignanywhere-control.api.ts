@@ -2,12 +2,16 @@ import type http from 'node:http';
 import type { EsignAnywhereSimulator } from './esignanywhere.simulator';
 import {
   SIM_ENDPOINTS,
+  SIM_STATUS_UPDATE_ACTIONS,
   type CreateDraftOptions,
   type CreateEnvelopeOptions,
+  type SimCallbackAction,
   type SimEndpoint,
   type SimFaultRule,
   type SimOAuthClient,
   type SimOAuthDecision,
+  type SimSettings,
+  type SimStatusUpdateAction,
 } from './esignanywhere-simulator.types';
 
 // The simulator's control handle over HTTP, for when it runs as its own process (`main.ts`). Every route
@@ -17,20 +21,29 @@ import {
 //   POST   /_control/users/{userId}/tokens        -> {token}
 //   POST   /_control/users/{userId}/revoke-tokens -> {revoked}
 //   POST   /_control/tokens/revoke                {token} -> {revoked}
-//   POST   /_control/envelopes                    CreateEnvelopeOptions -> envelope
+//   POST   /_control/envelopes                    CreateEnvelopeOptions (quirks, statusLagMs, ...) -> envelope
 //   GET    /_control/envelopes/{id}               -> envelope
 //   GET    /_control/envelopes/{id}/files         -> [{fileId, kind, fileName, size}]
-//   POST   /_control/envelopes/{id}/finish        {status: Completed|Rejected|Canceled} -> envelope
-//   POST   /_control/envelopes/{id}/expire        -> envelope
+//   POST   /_control/envelopes/{id}/finish        {status: Completed|Rejected|Canceled, statusLagMs?} -> envelope
+//   POST   /_control/envelopes/{id}/expire        {statusLagMs?} -> envelope
 //   POST   /_control/envelopes/{id}/delete        -> {deleted}
+//   POST   /_control/envelopes/{id}/quirks        SimEnvelopeQuirks (replaces them) -> envelope
+//   POST   /_control/envelopes/{id}/status-update {action: workstepDelegated|...} -> delivery | null
 //   POST   /_control/drafts                       CreateDraftOptions -> draft
 //   GET    /_control/drafts/{id}/before-send-url?template=... -> {url}
 //   GET    /_control/files/{fileId}/expected      -> {fileId, kind, fileName, contentType, size, sha256}
-//   POST   /_control/faults                       SimFaultRule (no mutateJson) -> {id}
+//   POST   /_control/faults                       SimFaultRule (no mutateJson, no observe) -> {id}
+//                                                   e.g. {envelopeId, fault: {kind: "apiError", errorId: "ERR0010"}}
 //   DELETE /_control/faults/{id} | /_control/faults
 //   GET    /_control/requests?endpoint=&envelopeId=&userId=&method=   DELETE /_control/requests
-//   GET    /_control/callbacks?envelopeId=        POST /_control/callbacks/template {template}
-//   GET    /_control/callbacks/wait?envelopeId=&action=&timeoutMs=   -> the delivery once a 2xx came, else 408
+//   GET    /_control/callbacks?envelopeId=        -> deliveries, each with action, channel, url, attempts
+//   POST   /_control/callbacks/template           {template: string | null}   (CallbackUrl: envelopeFinished)
+//   POST   /_control/callbacks/status-update-template {template: string | null}
+//                                                   (StatusUpdateCallbackUrl: envelopeExpired, workstep actions)
+//   GET    /_control/callbacks/wait?envelopeId=&action=&timeoutMs=   -> the delivery once a 200 came, else
+//                                                   408; without action: envelopeFinished or envelopeExpired
+//   GET    /_control/settings                     -> SimSettings in force, defaults filled in
+//   POST   /_control/settings                     SimSettings (keys given change; null restores the default)
 //   POST   /_control/oauth/clients                SimOAuthClient
 //   POST   /_control/oauth/decision               SimOAuthDecision | null
 //   POST   /_control/reset
@@ -95,6 +108,13 @@ export async function handleControlRequest(
   }
 }
 
+function lagOf(body: Record<string, unknown>): { statusLagMs?: number } {
+  const lag = body.statusLagMs;
+  if (lag === undefined || lag === null) return {};
+  if (typeof lag !== 'number') throw new ControlError(400, 'statusLagMs must be a number');
+  return { statusLagMs: lag };
+}
+
 async function route(sim: EsignAnywhereSimulator, req: http.IncomingMessage, url: URL): Promise<unknown> {
   const method = req.method ?? 'GET';
   const parts = url.pathname.replace(/\/+$/, '').split('/').slice(2).map(decodeURIComponent);
@@ -124,14 +144,29 @@ async function route(sim: EsignAnywhereSimulator, req: http.IncomingMessage, url
       }
       if (is('GET', 3) && action === 'files') return sim.envelopeFiles(id);
       if (is('POST', 3) && action === 'finish') {
-        const status = object(await readJson(req)).status;
+        const body = object(await readJson(req));
+        const status = body.status;
         if (status !== 'Completed' && status !== 'Rejected' && status !== 'Canceled') {
           throw new ControlError(400, 'status must be Completed, Rejected or Canceled');
         }
-        return sim.finishEnvelope(id, status);
+        return sim.finishEnvelope(id, status, lagOf(body));
       }
-      if (is('POST', 3) && action === 'expire') return sim.expireEnvelope(id);
+      if (is('POST', 3) && action === 'expire')
+        return sim.expireEnvelope(id, lagOf(object(await readJson(req))));
       if (is('POST', 3) && action === 'delete') return { deleted: sim.deleteEnvelope(id) };
+      if (is('POST', 3) && action === 'quirks') {
+        return sim.setEnvelopeQuirks(id, object(await readJson(req)));
+      }
+      if (is('POST', 3) && action === 'status-update') {
+        const update = object(await readJson(req)).action;
+        if (
+          typeof update !== 'string' ||
+          !(SIM_STATUS_UPDATE_ACTIONS as readonly string[]).includes(update)
+        ) {
+          throw new ControlError(400, `action is one of ${SIM_STATUS_UPDATE_ACTIONS.join(', ')}`);
+        }
+        return sim.fireStatusUpdate(id, update as SimStatusUpdateAction);
+      }
       break;
     case 'drafts':
       if (is('POST', 1)) return sim.createDraft(object(await readJson(req)) as unknown as CreateDraftOptions);
@@ -184,15 +219,19 @@ async function route(sim: EsignAnywhereSimulator, req: http.IncomingMessage, url
         const action = url.searchParams.get('action');
         const timeoutMs = Number(url.searchParams.get('timeoutMs') ?? 10_000);
         if (!envelopeId) throw new ControlError(400, 'envelopeId is required');
-        if (action !== null && action !== 'envelopeFinished' && action !== 'envelopeExpired') {
-          throw new ControlError(400, 'action is envelopeFinished or envelopeExpired');
+        if (
+          action !== null &&
+          action !== 'envelopeFinished' &&
+          !(SIM_STATUS_UPDATE_ACTIONS as readonly string[]).includes(action)
+        ) {
+          throw new ControlError(400, 'action is envelopeFinished or a status-change action');
         }
         if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 120_000) {
           throw new ControlError(400, 'timeoutMs is 1 to 120000');
         }
         try {
           return await sim.waitForCallbackDelivery(envelopeId, {
-            ...(action !== null && { action }),
+            ...(action !== null && { action: action as SimCallbackAction }),
             timeoutMs,
           });
         } catch (error) {
@@ -205,6 +244,24 @@ async function route(sim: EsignAnywhereSimulator, req: http.IncomingMessage, url
           throw new ControlError(400, 'template must be a string or null');
         sim.setCallbackUrlTemplate(template ?? undefined);
         return {};
+      }
+      if (is('POST', 2) && id === 'status-update-template') {
+        const template = object(await readJson(req)).template;
+        if (template !== null && typeof template !== 'string')
+          throw new ControlError(400, 'template must be a string or null');
+        sim.setStatusUpdateCallbackUrlTemplate(template ?? undefined);
+        return {};
+      }
+      break;
+    case 'settings':
+      if (is('GET', 1)) return sim.currentSettings();
+      if (is('POST', 1)) {
+        const body = object(await readJson(req));
+        // JSON has no undefined: null restores a setting's default.
+        const settings = Object.fromEntries(
+          Object.entries(body).map(([key, value]) => [key, value === null ? undefined : value]),
+        ) as SimSettings;
+        return sim.configure(settings);
       }
       break;
     case 'oauth':

@@ -4,6 +4,24 @@ export const SIM_ENVELOPE_STATUSES = ['Active', 'Completed', 'Canceled', 'Expire
 export type SimEnvelopeStatus = (typeof SIM_ENVELOPE_STATUSES)[number];
 export type SimFinishStatus = 'Completed' | 'Rejected' | 'Canceled';
 
+/**
+ * Actions of the organisation's "status change" callback (`StatusUpdateCallbackUrl`). `envelopeExpired`
+ * is one of them; the "completed envelope" callback (`CallbackUrl`) only ever sends `envelopeFinished`.
+ */
+export const SIM_STATUS_UPDATE_ACTIONS = [
+  'workstepOpened',
+  'workstepFinished',
+  'workstepRejected',
+  'workstepDelegated',
+  'workstepDelegatedSenderActionRequired',
+  'sendSignNotification',
+  'envelopeExpired',
+] as const;
+export type SimStatusUpdateAction = (typeof SIM_STATUS_UPDATE_ACTIONS)[number];
+export type SimCallbackAction = 'envelopeFinished' | SimStatusUpdateAction;
+/** Which of the two callback URL settings a callback went to. */
+export type SimCallbackChannel = 'callbackUrl' | 'statusUpdateCallbackUrl';
+
 /** Names of the simulated endpoints, used by fault rules and the request log. */
 export const SIM_ENDPOINTS = [
   'envelope.get',
@@ -70,7 +88,16 @@ export interface SimEnvelopeSnapshot {
   auditTrail?: { fileId: string; xmlFileId: string };
   legalDocuments: SimLegalDocument[];
   activities: SimActivity[];
+  /** The effective `CallbackUrl` template (envelope setting, else the organisation's). */
   callbackUrl: string | null;
+  /** The effective `StatusUpdateCallbackUrl` template (envelope setting, else the organisation's). */
+  statusUpdateCallbackUrl: string | null;
+  /**
+   * The `EnvelopeStatus` the API reports right now: `Active` during a status lag, a quirk's
+   * `reportedStatus` when set, else `status`.
+   */
+  reportedStatus: string;
+  quirks: SimEnvelopeQuirks;
   deleted: boolean;
 }
 
@@ -116,9 +143,40 @@ export interface CreateEnvelopeOptions {
   recipients?: RecipientSpec[];
   /** The organization setting "generate separate audit trail per document". */
   separateAuditTrailPerDocument?: boolean;
-  /** Overrides the simulator's callback URL template; null disables the callback for this envelope. */
+  /** Overrides the organisation's `CallbackUrl` template; null disables it for this envelope. */
   callbackUrl?: string | null;
+  /** Overrides the organisation's `StatusUpdateCallbackUrl` template; null disables it for this envelope. */
+  statusUpdateCallbackUrl?: string | null;
   sentDate?: string;
+  /** For an envelope created in a final status: when it reached it (for `InStatusSinceDays`); default now. */
+  finishedDate?: string;
+  /** After this envelope finishes, the API keeps reporting `Active` this long; default the `statusLagMs` setting. */
+  statusLagMs?: number;
+  quirks?: SimEnvelopeQuirks;
+}
+
+/**
+ * Per-envelope departures from the fully filled answers, each one allowed by the v6 swagger (every
+ * response field is optional there) or by the platform's error list. Change them later with
+ * `setEnvelopeQuirks`.
+ */
+export interface SimEnvelopeQuirks {
+  /** `GET envelope/{id}/configuration` without the `MetaData` key. */
+  omitMetaData?: boolean;
+  /** `GET envelope/{id}`: `SenderUserInformation` absent, null, or present without `Email`. */
+  senderUserInformation?: 'absent' | 'null' | 'withoutEmail';
+  /** `GET envelope/{id}/files`: `Documents` null or absent (as is typical for Canceled, Expired, Rejected). */
+  documents?: 'null' | 'absent';
+  /**
+   * Reported as `EnvelopeStatus` (GET) and `Status` (find) instead of the real status, e.g. `Archived`,
+   * a value outside the documented enum. `envelope/find` filters on the reported value.
+   */
+  reportedStatus?: string;
+  /**
+   * Created through API v5: `GET envelope/{id}` and `/configuration` answer 400 `ERR0063`
+   * (InvalidEnvelopeApiVersion), as the v5-to-v6 migration notes say.
+   */
+  createdWithApiV5?: boolean;
 }
 
 export interface CreateDraftOptions {
@@ -179,6 +237,13 @@ export type SimFault =
   | { kind: 'revokeToken' }
   /** Serve PDF bytes without `%PDF-` (header) and/or `%%EOF` (trailer); the size stays the same. */
   | { kind: 'corruptPdf'; mode?: CorruptionMode }
+  /**
+   * The platform's error body `{ErrorId, Message, TraceId}`. Default statuses: 403 for `ERR0010`
+   * (not allowed for user) and `ERR0014` (not allowed by licence; the real status is undocumented),
+   * 400 for `ERR0063` (envelope created through API v5), 404 for `ERR0007`, `ERR0008`, `ERR0250`,
+   * 400 for any other id. Scope it with `envelopeId` for one envelope, `times` for single calls.
+   */
+  | { kind: 'apiError'; errorId: string; status?: number; message?: string }
   /** Answer 200 (or `status`) with this JSON instead of the real one. */
   | { kind: 'replaceJson'; body: unknown; status?: number }
   /** Rewrite the real JSON body (in-process only). */
@@ -254,13 +319,15 @@ export interface SimCallbackAttempt {
   status: number | null;
   error?: string;
   durationMs: number;
+  /** Exactly HTTP 200; any other status, a 201 or 204 included, is a failed attempt. */
   ok: boolean;
 }
 
 export interface SimCallbackDelivery {
   id: number;
   envelopeId: string;
-  action: 'envelopeFinished' | 'envelopeExpired';
+  action: SimCallbackAction;
+  channel: SimCallbackChannel;
   url: string;
   state: 'pending' | 'delivered' | 'failed' | 'stopped';
   attempts: SimCallbackAttempt[];
@@ -283,11 +350,56 @@ export interface SimOAuthDecision {
   userId?: string;
 }
 
-export interface EsignAnywhereSimulatorOptions {
+/**
+ * Behaviour settings that can also change while the simulator runs (`configure`, or
+ * `POST /_control/settings`); `reset()` restores the constructor's values.
+ */
+export interface SimSettings {
+  /** Status for an envelope or file of another user: 404 (default, indistinguishable from missing) or 403. */
+  foreignObjectStatus?: 403 | 404;
+  /** Status for a missing or deleted envelope/file: 404 (default) or 400 (both carry ERR0007/ERR0008). */
+  missingObjectStatus?: 400 | 404;
+  /**
+   * Allow deleting an Active envelope. Default true, as on the real platform; false refuses it with
+   * 400 ERR0013 (cancel it first).
+   */
+  allowDeleteActive?: boolean;
+  /**
+   * After an envelope finishes, expires or is canceled, the API keeps reporting `Active` this long
+   * (the callbacks are sent at once). Default 0. An envelope's own `statusLagMs` wins.
+   */
+  statusLagMs?: number;
+  /**
+   * Body of the 401 for an unknown or revoked token: `empty` (default, no body at all) or `message`
+   * (the ASP.NET `{"Message":"Authorization has been denied for this request."}`). A request without
+   * any token always gets the message.
+   */
+  unauthorizedBody?: 'empty' | 'message';
+  /** `envelope/find` with no match: `Envelopes: []` (default), `Envelopes: null`, or no `Envelopes` key. */
+  emptyFindResult?: 'emptyList' | 'null' | 'absent';
+  /**
+   * How `envelope/find` reads `InStatusSinceDays` N. The swagger says only "envelopes having the given
+   * status for the specified days are matched"; which way it counts is not public. `atMost` (default,
+   * the reading of "in status since N days" as a window): reached the status within the last N days.
+   * `atLeast`: in the status for N days or more.
+   */
+  inStatusSinceDaysReading?: 'atLeast' | 'atMost';
+}
+
+export interface EsignAnywhereSimulatorOptions extends SimSettings {
   /** Secret for the HTTP control API (header `X-Control-Secret`); random when absent. */
   controlSecret?: string;
-  /** Callback URL template with `##EnvelopeId##` and `##Action##`; no callbacks when absent. */
+  /**
+   * The organisation's `CallbackUrl` ("callback for completed envelope") with `##EnvelopeId##` and
+   * `##Action##`: only `envelopeFinished`, for Completed and Rejected envelopes. None when absent.
+   */
   callbackUrlTemplate?: string;
+  /**
+   * The organisation's `StatusUpdateCallbackUrl` ("callback for envelope status change"), same
+   * placeholders: `envelopeExpired` and the workstep actions. None when absent. Canceling an envelope
+   * calls neither URL.
+   */
+  statusUpdateCallbackUrlTemplate?: string;
   /** Basic authentication the platform adds to callbacks (the org-level "basic" callback auth). */
   callbackBasicAuth?: { user: string; password: string };
   /** Retry k (1-based) waits k × this; default 5 minutes, so 30 retries span about 36 hours. */
@@ -305,10 +417,4 @@ export interface EsignAnywhereSimulatorOptions {
   oauthRequirePkce?: boolean;
   /** Answer the authorize page automatically; absent: render the HTML consent page. */
   oauthDecision?: SimOAuthDecision | null;
-  /** Status for an envelope or file of another user: 404 (default, indistinguishable from missing) or 403. */
-  foreignObjectStatus?: 403 | 404;
-  /** Status for a missing or deleted envelope/file: 404 (default) or 400 (both carry ERR0007/ERR0008). */
-  missingObjectStatus?: 400 | 404;
-  /** Allow deleting an Active envelope. Default false (400 ERR0013, cancel it first). */
-  allowDeleteActive?: boolean;
 }

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
   createPkceVerifier,
   pkceChallengeS256,
 } from '../../../src/platforms/esignanywhere/esignanywhere.pkce';
-import { startReceiver, type Receiver } from '../../platforms/esignanywhere.fixtures';
+import { startReceiver, startSimulatorProcess, type Receiver } from '../../platforms/esignanywhere.fixtures';
 import { launchBrowser } from '../../support/browser';
-import { EsignAnywhereSimulator } from './esignanywhere.simulator';
+import { EsignAnywhereSimulator, type SimCallbackDelivery } from './esignanywhere.simulator';
 import { contentChunks, contentDigest, contentSize, type SimulatedPdf } from './simulated-file';
 
 const T = { timeout: 20_000 };
@@ -121,6 +122,16 @@ describe('EsignAnywhereSimulator over HTTP', () => {
     receiver.statuses = [200];
     receiver.delaysMs = [0];
     sim.clearFaults();
+    sim.setStatusUpdateCallbackUrlTemplate(undefined);
+    sim.configure({
+      foreignObjectStatus: undefined,
+      missingObjectStatus: undefined,
+      allowDeleteActive: undefined,
+      statusLagMs: undefined,
+      unauthorizedBody: undefined,
+      emptyFindResult: undefined,
+      inStatusSinceDaysReading: undefined,
+    });
   });
 
   after(async () => {
@@ -287,28 +298,24 @@ describe('EsignAnywhereSimulator over HTTP', () => {
     },
   );
 
-  it('calls the callback URL with GET when an envelope finishes or expires', T, async () => {
+  it('calls the completed-envelope URL with GET for Completed and Rejected envelopes only', T, async () => {
     const { user } = sim.createUser();
     const finished = sim.createEnvelope({ senderUserId: user.id });
     const expiring = sim.createEnvelope({ senderUserId: user.id });
     sim.finishEnvelope(finished.id, 'Rejected');
     sim.expireEnvelope(expiring.id);
     const delivered = await sim.waitForCallbackDelivery(finished.id);
-    await sim.waitForCallbackDelivery(expiring.id, { action: 'envelopeExpired' });
     assert.equal(delivered.action, 'envelopeFinished');
+    assert.equal(delivered.channel, 'callbackUrl');
     assert.equal(delivered.attempts.length, 1);
-    const hits = receiver.hits.map((h) => [h.query.get('envelope'), h.query.get('action')]);
-    assert.deepEqual(
-      hits.sort(),
-      [
-        [expiring.id, 'envelopeExpired'],
-        [finished.id, 'envelopeFinished'],
-      ].sort(),
-    );
+    const hits = receiver.hits.map((h) => [h.path, h.query.get('envelope'), h.query.get('action')]);
+    assert.deepEqual(hits, [['/esaw', finished.id, 'envelopeFinished']]);
+    // No status URL is set here, so the expiry goes nowhere.
+    assert.deepEqual(sim.callbackDeliveries(expiring.id), []);
     assert.equal(sim.getEnvelope(finished.id)?.activities[0].status, 'Rejected');
   });
 
-  it('retries a failing callback at growing intervals until it gets a 2xx', T, async () => {
+  it('retries a failing callback at growing intervals until it gets a 200', T, async () => {
     const { user } = sim.createUser();
     const envelope = sim.createEnvelope({ senderUserId: user.id });
     receiver.statuses = [500, 503, 200];
@@ -327,7 +334,7 @@ describe('EsignAnywhereSimulator over HTTP', () => {
     const { user } = sim.createUser();
     const envelope = sim.createEnvelope({ senderUserId: user.id });
     receiver.delaysMs = [1_000];
-    sim.finishEnvelope(envelope.id, 'Canceled');
+    sim.finishEnvelope(envelope.id, 'Rejected');
     await assert.rejects(
       sim.waitForCallbackDelivery(envelope.id, { timeoutMs: 5_000 }),
       /failed after 4 attempts/,
@@ -369,7 +376,6 @@ describe('EsignAnywhereSimulator over HTTP', () => {
     const again = await cancel();
     assert.equal(again.status, 400);
     assert.equal(((await again.json()) as { ErrorId: string }).ErrorId, 'ERR0013');
-    await sim.waitForCallbackDelivery(envelope.id);
   });
 
   it('sends a draft as a new envelope with the swagger response shape, for its owner only', T, async () => {
@@ -390,7 +396,9 @@ describe('EsignAnywhereSimulator over HTTP', () => {
         headers: { ApiToken: token, 'Content-Type': 'application/json' },
         body: JSON.stringify({ DraftId: draft.id }),
       });
-    assert.equal((await send(stranger.token)).status, 404);
+    const refused = await send(stranger.token);
+    assert.equal(refused.status, 404);
+    assert.equal(((await refused.json()) as { ErrorId: string }).ErrorId, 'ERR0250');
     const response = await send(owner.token);
     const body = (await response.json()) as { Envelope: { EnvelopeId: string }; EnvelopeBulk: null };
     assert.equal(response.status, 200);
@@ -475,6 +483,467 @@ describe('EsignAnywhereSimulator over HTTP', () => {
       assert.deepEqual(seen, [{ seq: handled.seq, deleted: false }]);
     },
   );
+
+  describe('behaviours of the real platform', () => {
+    const statusTemplate = (): string => `${receiver.url}/status?envelope=##EnvelopeId##&action=##Action##`;
+    const read = async <B>(response: Response): Promise<B> => (await response.json()) as B;
+    const get = (path: string, token: string): Promise<Response> =>
+      api(path, { headers: { ApiToken: token } });
+    const post = (path: string, token: string, body: unknown): Promise<Response> =>
+      api(path, {
+        method: 'POST',
+        headers: { ApiToken: token, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const find = async (token: string, filter: Record<string, unknown>): Promise<string[]> => {
+      const response = await post('/Api/v6/envelope/find', token, filter);
+      assert.equal(response.status, 200);
+      const body = await read<{ Envelopes: { Id: string }[] }>(response);
+      return body.Envelopes.map((e) => e.Id).sort();
+    };
+    const errorOf = async (response: Response): Promise<[number, string]> => [
+      response.status,
+      (await read<{ ErrorId: string }>(response)).ErrorId,
+    ];
+
+    /** Waits until `count` deliveries of these envelopes exist and none is pending any more. */
+    async function settledDeliveries(envelopeIds: string[], count: number): Promise<SimCallbackDelivery[]> {
+      const deadline = Date.now() + 5_000;
+      for (;;) {
+        const all = envelopeIds.flatMap((id) => sim.callbackDeliveries(id));
+        if (all.length >= count && all.every((d) => d.state !== 'pending')) return all;
+        assert.ok(Date.now() < deadline, `deliveries did not settle: ${JSON.stringify(all)}`);
+        await delay(20);
+      }
+    }
+
+    it(
+      'sends envelopeFinished to CallbackUrl, and envelopeExpired and workstep actions to StatusUpdateCallbackUrl',
+      T,
+      async () => {
+        sim.setStatusUpdateCallbackUrlTemplate(statusTemplate());
+        const { user, token } = sim.createUser();
+        const completed = sim.createEnvelope({
+          senderUserId: user.id,
+          recipients: [{ email: 'one@example.test' }, { email: 'two@example.test' }],
+        });
+        const rejected = sim.createEnvelope({ senderUserId: user.id });
+        const expiring = sim.createEnvelope({ senderUserId: user.id });
+        sim.finishEnvelope(completed.id, 'Completed');
+        sim.finishEnvelope(rejected.id, 'Rejected');
+        sim.expireEnvelope(expiring.id);
+        const deliveries = await settledDeliveries([completed.id, rejected.id, expiring.id], 9);
+        assert.equal(deliveries.length, 9);
+        assert.ok(deliveries.every((d) => d.state === 'delivered'));
+        const seen = (path: string): string[] =>
+          receiver.hits
+            .filter((h) => h.path === path)
+            .map((h) => `${h.query.get('envelope')} ${h.query.get('action')}`)
+            .sort();
+        assert.deepEqual(
+          seen('/esaw'),
+          [`${completed.id} envelopeFinished`, `${rejected.id} envelopeFinished`].sort(),
+        );
+        assert.deepEqual(
+          seen('/status'),
+          [
+            `${completed.id} workstepOpened`,
+            `${completed.id} workstepOpened`,
+            `${completed.id} workstepFinished`,
+            `${completed.id} workstepFinished`,
+            `${rejected.id} workstepOpened`,
+            `${rejected.id} workstepRejected`,
+            `${expiring.id} envelopeExpired`,
+          ].sort(),
+        );
+        for (const d of deliveries) {
+          assert.equal(
+            d.channel,
+            d.action === 'envelopeFinished' ? 'callbackUrl' : 'statusUpdateCallbackUrl',
+          );
+        }
+        const config = await read<{
+          CallbackConfiguration: { CallbackUrl: string | null; StatusUpdateCallbackUrl: string | null };
+        }>(await get(`/Api/v6/envelope/${completed.id}/configuration`, token));
+        assert.deepEqual(config.CallbackConfiguration, {
+          CallbackUrl: `${receiver.url}/esaw?envelope=##EnvelopeId##&action=##Action##`,
+          StatusUpdateCallbackUrl: statusTemplate(),
+          ActivityActionCallbackConfiguration: null,
+        });
+
+        const delegated = sim.fireStatusUpdate(completed.id, 'workstepDelegated');
+        assert.equal(delegated?.channel, 'statusUpdateCallbackUrl');
+        const done = await sim.waitForCallbackDelivery(completed.id, { action: 'workstepDelegated' });
+        assert.equal(done.url, `${receiver.url}/status?envelope=${completed.id}&action=workstepDelegated`);
+      },
+    );
+
+    it('sends nothing for events whose URL is unset, for the organisation or the envelope', T, async () => {
+      const { user } = sim.createUser();
+      const expiring = sim.createEnvelope({ senderUserId: user.id });
+      const completed = sim.createEnvelope({ senderUserId: user.id });
+      const statusOnly = sim.createEnvelope({
+        senderUserId: user.id,
+        callbackUrl: null,
+        statusUpdateCallbackUrl: `${receiver.url}/own/##EnvelopeId##/##Action##`,
+      });
+      sim.expireEnvelope(expiring.id);
+      sim.finishEnvelope(completed.id, 'Completed');
+      sim.finishEnvelope(statusOnly.id, 'Completed');
+      await settledDeliveries([expiring.id, completed.id, statusOnly.id], 3);
+      assert.deepEqual(sim.callbackDeliveries(expiring.id), []);
+      assert.deepEqual(
+        sim.callbackDeliveries(completed.id).map((d) => [d.action, d.channel]),
+        [['envelopeFinished', 'callbackUrl']],
+      );
+      assert.deepEqual(
+        sim.callbackDeliveries(statusOnly.id).map((d) => [d.action, d.channel]),
+        [
+          ['workstepOpened', 'statusUpdateCallbackUrl'],
+          ['workstepFinished', 'statusUpdateCallbackUrl'],
+        ],
+      );
+      assert.deepEqual(
+        receiver.hits.map((h) => h.path).sort(),
+        ['/esaw', `/own/${statusOnly.id}/workstepFinished`, `/own/${statusOnly.id}/workstepOpened`].sort(),
+      );
+      assert.equal(sim.fireStatusUpdate(expiring.id, 'workstepOpened'), null);
+      assert.equal(sim.getEnvelope(statusOnly.id)?.callbackUrl, null);
+    });
+
+    it(
+      'calls neither URL when an envelope is canceled, through the API or the control handle',
+      T,
+      async () => {
+        sim.setStatusUpdateCallbackUrlTemplate(statusTemplate());
+        const { user, token } = sim.createUser();
+        const byApi = sim.createEnvelope({ senderUserId: user.id });
+        const byHandle = sim.createEnvelope({ senderUserId: user.id });
+        const finished = sim.createEnvelope({ senderUserId: user.id });
+        assert.equal((await post('/Api/v6/envelope/cancel', token, { EnvelopeId: byApi.id })).status, 200);
+        sim.finishEnvelope(byHandle.id, 'Canceled');
+        sim.finishEnvelope(finished.id, 'Completed');
+        await sim.waitForCallbackDelivery(finished.id);
+        await delay(200);
+        assert.deepEqual(sim.callbackDeliveries(byApi.id), []);
+        assert.deepEqual(sim.callbackDeliveries(byHandle.id), []);
+        assert.ok(receiver.hits.length >= 1);
+        assert.ok(receiver.hits.every((h) => h.query.get('envelope') === finished.id));
+        assert.equal(sim.getEnvelope(byApi.id)?.status, 'Canceled');
+        assert.equal(sim.getEnvelope(byHandle.id)?.status, 'Canceled');
+      },
+    );
+
+    it('keeps reporting Active for the status lag while the callback is already delivered', T, async () => {
+      const { user, token } = sim.createUser();
+      const lagMs = 800;
+      const lagging = sim.createEnvelope({ senderUserId: user.id, statusLagMs: lagMs });
+      const status = async (id: string): Promise<string> =>
+        (await read<{ EnvelopeStatus: string }>(await get(`/Api/v6/envelope/${id}`, token))).EnvelopeStatus;
+      const started = Date.now();
+      sim.finishEnvelope(lagging.id, 'Completed');
+      const delivery = await sim.waitForCallbackDelivery(lagging.id);
+      assert.equal(delivery.state, 'delivered');
+      assert.equal(await status(lagging.id), 'Active');
+      assert.deepEqual(await find(token, { Status: 'Completed' }), []);
+      assert.deepEqual(await find(token, { Status: 'Active' }), [lagging.id]);
+      assert.ok(Date.now() - started < lagMs, 'the checks above ran inside the lag');
+      const snapshot = sim.getEnvelope(lagging.id);
+      assert.equal(snapshot?.status, 'Completed');
+      assert.equal(snapshot?.reportedStatus, 'Active');
+      while ((await status(lagging.id)) === 'Active') {
+        assert.ok(Date.now() - started < 5_000, 'the lag ends');
+        await delay(20);
+      }
+      const elapsed = Date.now() - started;
+      assert.ok(elapsed >= lagMs, `Completed after ${elapsed} ms, before the ${lagMs} ms lag`);
+      assert.ok(elapsed < lagMs + 1_000, `Completed only after ${elapsed} ms`);
+      assert.deepEqual(await find(token, { Status: 'Completed' }), [lagging.id]);
+
+      sim.configure({ statusLagMs: 5_000 });
+      const global = sim.createEnvelope({ senderUserId: user.id });
+      const immediate = sim.createEnvelope({ senderUserId: user.id });
+      const expired = sim.createEnvelope({ senderUserId: user.id });
+      sim.finishEnvelope(global.id, 'Rejected');
+      sim.finishEnvelope(immediate.id, 'Completed', { statusLagMs: 0 });
+      sim.expireEnvelope(expired.id);
+      assert.equal(await status(global.id), 'Active');
+      assert.equal(await status(immediate.id), 'Completed');
+      assert.equal(await status(expired.id), 'Active');
+    });
+
+    it(
+      'leaves out optional fields per envelope as the swagger allows, and reports an unknown status',
+      T,
+      async () => {
+        const { user, token } = sim.createUser();
+        const envelope = sim.createEnvelope({
+          senderUserId: user.id,
+          status: 'Rejected',
+          metaData: '<tag/>',
+          quirks: { omitMetaData: true, senderUserInformation: 'withoutEmail', documents: 'null' },
+        });
+        const path = `/Api/v6/envelope/${envelope.id}`;
+        const readEnvelope = async (): Promise<Record<string, unknown>> =>
+          read<Record<string, unknown>>(await get(path, token));
+        const readConfiguration = async (): Promise<Record<string, unknown>> =>
+          read<Record<string, unknown>>(await get(`${path}/configuration`, token));
+        const readFiles = async (): Promise<Record<string, unknown>> =>
+          read<Record<string, unknown>>(await get(`${path}/files`, token));
+
+        assert.ok(!('MetaData' in (await readConfiguration())));
+        assert.deepEqual((await readEnvelope()).SenderUserInformation, {
+          GivenName: user.givenName,
+          Surname: user.surname,
+        });
+        const files = await readFiles();
+        assert.equal(files.Documents, null);
+        assert.ok('AuditTrail' in files);
+
+        sim.setEnvelopeQuirks(envelope.id, { senderUserInformation: 'absent', documents: 'absent' });
+        assert.ok(!('SenderUserInformation' in (await readEnvelope())));
+        assert.ok(!('Documents' in (await readFiles())));
+        assert.equal((await readConfiguration()).MetaData, '<tag/>');
+        sim.setEnvelopeQuirks(envelope.id, { senderUserInformation: 'null' });
+        assert.equal((await readEnvelope()).SenderUserInformation, null);
+
+        sim.setEnvelopeQuirks(envelope.id, { reportedStatus: 'Archived' });
+        assert.equal((await readEnvelope()).EnvelopeStatus, 'Archived');
+        const listed = await read<{ Envelopes: { Id: string; Status: string }[] }>(
+          await post('/Api/v6/envelope/find', token, {}),
+        );
+        assert.deepEqual(
+          listed.Envelopes.map((e) => [e.Id, e.Status]),
+          [[envelope.id, 'Archived']],
+        );
+        assert.deepEqual(await find(token, { Status: 'Rejected' }), []);
+
+        sim.setEnvelopeQuirks(envelope.id, {});
+        const full = await readEnvelope();
+        assert.equal(full.EnvelopeStatus, 'Rejected');
+        assert.equal((full.SenderUserInformation as { Email: string }).Email, user.email);
+        assert.equal(((await readFiles()).Documents as unknown[]).length, 1);
+      },
+    );
+
+    it('answers an empty find with Envelopes [], null or no key at all, as set', T, async () => {
+      const { user, token } = sim.createUser();
+      const body = async (filter: Record<string, unknown>): Promise<unknown> =>
+        read(await post('/Api/v6/envelope/find', token, filter));
+      assert.deepEqual(await body({ Status: 'Expired' }), { Envelopes: [] });
+      sim.configure({ emptyFindResult: 'absent' });
+      assert.deepEqual(await body({ Status: 'Expired' }), {});
+      sim.configure({ emptyFindResult: 'null' });
+      assert.deepEqual(await body({ Status: 'Expired' }), { Envelopes: null });
+      const expired = sim.createEnvelope({ senderUserId: user.id, status: 'Expired' });
+      const found = (await body({ Status: 'Expired' })) as { Envelopes: { Id: string }[] };
+      assert.deepEqual(
+        found.Envelopes.map((e) => e.Id),
+        [expired.id],
+      );
+    });
+
+    it('answers 403 ERR0010 or ERR0014 for one envelope or one call, and 400 when asked', T, async () => {
+      const { user, token } = sim.createUser();
+      const refused = sim.createEnvelope({ senderUserId: user.id, status: 'Completed' });
+      const fine = sim.createEnvelope({ senderUserId: user.id, status: 'Completed' });
+      sim.addFault({ envelopeId: refused.id, fault: { kind: 'apiError', errorId: 'ERR0010' } });
+      const response = await get(`/Api/v6/envelope/${refused.id}`, token);
+      assert.equal(response.status, 403);
+      const body = await read<{ ErrorId: string; Message: string; TraceId: string }>(response);
+      assert.equal(body.ErrorId, 'ERR0010');
+      assert.match(body.Message, /^ERR0010 - /);
+      assert.ok(body.TraceId.length > 0);
+      assert.deepEqual(await errorOf(await get(`/Api/v6/envelope/${refused.id}/files`, token)), [
+        403,
+        'ERR0010',
+      ]);
+      assert.deepEqual(await errorOf(await get(`/Api/v6/file/${refused.documents[0].fileId}`, token)), [
+        403,
+        'ERR0010',
+      ]);
+      assert.equal((await get(`/Api/v6/envelope/${fine.id}`, token)).status, 200);
+      sim.clearFaults();
+
+      sim.addFault({ endpoint: 'envelope.get', times: 1, fault: { kind: 'apiError', errorId: 'ERR0014' } });
+      assert.deepEqual(await errorOf(await get(`/Api/v6/envelope/${fine.id}`, token)), [403, 'ERR0014']);
+      assert.equal((await get(`/Api/v6/envelope/${fine.id}`, token)).status, 200);
+      sim.addFault({
+        endpoint: 'envelope.get',
+        times: 1,
+        fault: { kind: 'apiError', errorId: 'ERR0014', status: 400 },
+      });
+      assert.deepEqual(await errorOf(await get(`/Api/v6/envelope/${fine.id}`, token)), [400, 'ERR0014']);
+      assert.deepEqual(
+        sim.requests({ envelopeId: fine.id, endpoint: 'envelope.get' }).map((e) => e.faults),
+        [[], ['apiError:ERR0014'], [], ['apiError:ERR0014']],
+      );
+    });
+
+    it('answers 400 ERR0063 for an envelope created through API v5', T, async () => {
+      const { user, token } = sim.createUser();
+      const old = sim.createEnvelope({
+        senderUserId: user.id,
+        status: 'Completed',
+        quirks: { createdWithApiV5: true },
+      });
+      assert.deepEqual(await errorOf(await get(`/Api/v6/envelope/${old.id}`, token)), [400, 'ERR0063']);
+      assert.deepEqual(await errorOf(await get(`/Api/v6/envelope/${old.id}/configuration`, token)), [
+        400,
+        'ERR0063',
+      ]);
+      assert.deepEqual(await find(token, { Status: 'Completed' }), [old.id]);
+      sim.setEnvelopeQuirks(old.id, {});
+      assert.equal((await get(`/Api/v6/envelope/${old.id}`, token)).status, 200);
+    });
+
+    it('answers 404 ERR0250 for an unknown or foreign draft', T, async () => {
+      const owner = sim.createUser();
+      const stranger = sim.createUser();
+      const draft = sim.createDraft({ ownerUserId: owner.user.id });
+      assert.deepEqual(
+        await errorOf(await post('/Api/v6/draft/send', owner.token, { DraftId: randomUUID() })),
+        [404, 'ERR0250'],
+      );
+      assert.deepEqual(
+        await errorOf(await post('/Api/v6/draft/send', stranger.token, { DraftId: draft.id })),
+        [404, 'ERR0250'],
+      );
+      assert.ok(sim.getDraft(draft.id), 'the refused send leaves the draft alone');
+    });
+
+    it(
+      'answers 401 with an empty body for an unknown or revoked token, the message when set',
+      T,
+      async () => {
+        const { user, token } = sim.createUser();
+        const envelope = sim.createEnvelope({ senderUserId: user.id });
+        const path = `/Api/v6/envelope/${envelope.id}`;
+        const revoked = sim.issueToken(user.id);
+        sim.revokeToken(revoked);
+        for (const presented of ['not-a-token-at-all', revoked]) {
+          const response = await get(path, presented);
+          assert.equal(response.status, 401);
+          assert.equal(response.headers.get('content-length'), '0');
+          assert.equal(response.headers.get('www-authenticate'), 'Bearer');
+          assert.equal(await response.text(), '');
+        }
+        const none = await api(path);
+        assert.equal(none.status, 401);
+        assert.deepEqual(await none.json(), { Message: 'Authorization has been denied for this request.' });
+        sim.configure({ unauthorizedBody: 'message' });
+        const told = await get(path, revoked);
+        assert.equal(told.status, 401);
+        assert.deepEqual(await told.json(), { Message: 'Authorization has been denied for this request.' });
+        assert.equal((await get(path, token)).status, 200);
+      },
+    );
+
+    it('deletes an Active envelope, and refuses it with 400 ERR0013 only when set to', T, async () => {
+      const { user, token } = sim.createUser();
+      const active = sim.createEnvelope({ senderUserId: user.id });
+      const kept = sim.createEnvelope({ senderUserId: user.id });
+      const deleted = await post('/Api/v6/envelope/delete', token, { EnvelopeId: active.id });
+      assert.equal(deleted.status, 200);
+      assert.equal(await deleted.text(), '');
+      assert.equal(sim.getEnvelope(active.id)?.deleted, true);
+      assert.deepEqual(await errorOf(await get(`/Api/v6/envelope/${active.id}`, token)), [404, 'ERR0007']);
+      sim.configure({ allowDeleteActive: false });
+      assert.deepEqual(await errorOf(await post('/Api/v6/envelope/delete', token, { EnvelopeId: kept.id })), [
+        400,
+        'ERR0013',
+      ]);
+      assert.equal(sim.getEnvelope(kept.id)?.deleted, false);
+    });
+
+    it('counts only HTTP 200 as a delivered callback: a 201 or 204 is retried', T, async () => {
+      const { user } = sim.createUser();
+      const envelope = sim.createEnvelope({ senderUserId: user.id });
+      receiver.statuses = [201, 204, 200];
+      sim.finishEnvelope(envelope.id, 'Completed');
+      const delivery = await sim.waitForCallbackDelivery(envelope.id);
+      assert.deepEqual(
+        delivery.attempts.map((a) => [a.status, a.ok]),
+        [
+          [201, false],
+          [204, false],
+          [200, true],
+        ],
+      );
+      assert.equal(receiver.hits.length, 3);
+    });
+
+    it(
+      "finds by status, sent date and days in status, among the token user's own envelopes only",
+      T,
+      async () => {
+        const days = (n: number): string => new Date(Date.now() - n * 86_400_000).toISOString();
+        const me = sim.createUser();
+        const colleague = sim.createUser();
+        assert.equal(me.user.organizationId, colleague.user.organizationId);
+        const mine = (
+          status: 'Active' | 'Completed' | 'Canceled' | 'Expired' | 'Rejected',
+          sent = 0,
+          since = 0,
+        ) =>
+          sim.createEnvelope({
+            senderUserId: me.user.id,
+            status,
+            sentDate: days(sent),
+            ...(status !== 'Active' && { finishedDate: days(since) }),
+            recipients: [{ email: 'signer@example.test' }],
+          }).id;
+        const oldCompleted = mine('Completed', 10, 5);
+        const newCompleted = mine('Completed', 1, 0);
+        const expired = mine('Expired', 20, 3);
+        const canceled = mine('Canceled', 2, 2);
+        const rejected = mine('Rejected', 1, 1);
+        const active = mine('Active', 1);
+        const theirs = sim.createEnvelope({ senderUserId: colleague.user.id, status: 'Completed' }).id;
+
+        assert.deepEqual(await find(me.token, { Status: 'Completed' }), [oldCompleted, newCompleted].sort());
+        assert.deepEqual(await find(me.token, { Status: 'Canceled' }), [canceled]);
+        assert.deepEqual(await find(me.token, { Status: 'Expired' }), [expired]);
+        assert.deepEqual(await find(me.token, { Status: 'Rejected' }), [rejected]);
+        assert.deepEqual(await find(me.token, { Status: 'Active' }), [active]);
+        // By default N days in status means: reached it within the last N days.
+        assert.deepEqual(await find(me.token, { Status: 'Completed', InStatusSinceDays: 1 }), [newCompleted]);
+        assert.deepEqual(
+          await find(me.token, { Status: 'Completed', InStatusSinceDays: 6 }),
+          [oldCompleted, newCompleted].sort(),
+        );
+        assert.deepEqual(await find(me.token, { Status: 'Expired', InStatusSinceDays: 2 }), []);
+        assert.deepEqual(await find(me.token, { Status: 'Expired', InStatusSinceDays: 4 }), [expired]);
+        sim.configure({ inStatusSinceDaysReading: 'atLeast' });
+        assert.deepEqual(await find(me.token, { Status: 'Completed', InStatusSinceDays: 2 }), [oldCompleted]);
+        assert.deepEqual(await find(me.token, { Status: 'Expired', InStatusSinceDays: 2 }), [expired]);
+        assert.deepEqual(await find(me.token, { Status: 'Expired', InStatusSinceDays: 4 }), []);
+        sim.configure({ inStatusSinceDaysReading: undefined });
+        assert.deepEqual(await find(me.token, { StartDate: days(15), EndDate: days(5) }), [oldCompleted]);
+        assert.deepEqual(
+          await find(me.token, {
+            Status: 'Completed',
+            StartDate: days(3),
+            EndDate: new Date().toISOString(),
+          }),
+          [newCompleted],
+        );
+        assert.deepEqual(
+          await find(me.token, { CompletedByRecipientWithEmail: 'signer@example.test' }),
+          [oldCompleted, newCompleted].sort(),
+        );
+        assert.deepEqual(await find(me.token, { WaitingForRecipientWithEmail: 'signer@example.test' }), [
+          active,
+        ]);
+        assert.deepEqual(await find(me.token, { EnvelopeBulkParentId: randomUUID() }), []);
+        assert.deepEqual(await find(colleague.token, { Status: 'Completed' }), [theirs]);
+        assert.deepEqual(
+          await errorOf(await post('/Api/v6/envelope/find', me.token, { InStatusSinceDays: 2 })),
+          [400, 'ERR0011'],
+        );
+      },
+    );
+  });
 
   describe('OAuth', () => {
     const clientId = 'archiver-app';
@@ -698,5 +1167,145 @@ describe('EsignAnywhereSimulator over HTTP', () => {
         ['delivered'],
       );
     });
+
+    it('sets settings, quirks, status URL, status-change actions and apiError faults', T, async () => {
+      const settings = await control('POST', '/settings', { statusLagMs: 300, emptyFindResult: 'absent' });
+      assert.equal(settings.status, 200);
+      assert.deepEqual(await settings.json(), {
+        foreignObjectStatus: 404,
+        missingObjectStatus: 404,
+        allowDeleteActive: true,
+        statusLagMs: 300,
+        unauthorizedBody: 'empty',
+        emptyFindResult: 'absent',
+        inStatusSinceDaysReading: 'atMost',
+      });
+      assert.equal((await control('POST', '/settings', { bogus: 1 })).status, 400);
+      assert.equal((await control('POST', '/settings', { statusLagMs: -1 })).status, 400);
+      assert.equal(
+        (
+          (await (await control('POST', '/settings', { statusLagMs: null })).json()) as {
+            statusLagMs: number;
+          }
+        ).statusLagMs,
+        0,
+      );
+      assert.equal(
+        ((await (await control('GET', '/settings')).json()) as { emptyFindResult: string }).emptyFindResult,
+        'absent',
+      );
+
+      const statusTemplate = `${receiver.url}/status?envelope=##EnvelopeId##&action=##Action##`;
+      assert.equal(
+        (await control('POST', '/callbacks/status-update-template', { template: statusTemplate })).status,
+        200,
+      );
+      const { user, token } = (await (await control('POST', '/users', {})).json()) as {
+        user: { id: string };
+        token: string;
+      };
+      const envelope = (await (
+        await control('POST', '/envelopes', { senderUserId: user.id, quirks: { documents: 'null' } })
+      ).json()) as { id: string; quirks: unknown; statusUpdateCallbackUrl: string };
+      assert.deepEqual(envelope.quirks, { documents: 'null' });
+      assert.equal(envelope.statusUpdateCallbackUrl, statusTemplate);
+      const files = await fetch(`${sim.baseUrl}/v6/envelope/${envelope.id}/files`, {
+        headers: { ApiToken: token },
+      });
+      assert.equal(((await files.json()) as { Documents: unknown }).Documents, null);
+      const requirked = (await (
+        await control('POST', `/envelopes/${envelope.id}/quirks`, { reportedStatus: 'Archived' })
+      ).json()) as { reportedStatus: string; quirks: unknown };
+      assert.deepEqual(
+        [requirked.reportedStatus, requirked.quirks],
+        ['Archived', { reportedStatus: 'Archived' }],
+      );
+
+      const lagged = (await (
+        await control('POST', `/envelopes/${envelope.id}/expire`, { statusLagMs: 5_000 })
+      ).json()) as { status: string };
+      assert.equal(lagged.status, 'Expired');
+      assert.equal(
+        (await control('POST', `/envelopes/${envelope.id}/quirks`, { documents: 'empty' })).status,
+        400,
+      );
+      assert.equal((await control('POST', `/envelopes/${envelope.id}/quirks`, { shiny: true })).status, 400);
+      await control('POST', `/envelopes/${envelope.id}/quirks`, {});
+      const reported = await fetch(`${sim.baseUrl}/v6/envelope/${envelope.id}`, {
+        headers: { ApiToken: token },
+      });
+      assert.equal(((await reported.json()) as { EnvelopeStatus: string }).EnvelopeStatus, 'Active');
+      const expiredCallback = await control(
+        'GET',
+        `/callbacks/wait?envelopeId=${envelope.id}&action=envelopeExpired&timeoutMs=5000`,
+      );
+      assert.equal(
+        ((await expiredCallback.json()) as { channel: string }).channel,
+        'statusUpdateCallbackUrl',
+      );
+
+      const update = await control('POST', `/envelopes/${envelope.id}/status-update`, {
+        action: 'workstepDelegated',
+      });
+      assert.equal(((await update.json()) as { action: string }).action, 'workstepDelegated');
+      assert.equal(
+        (await control('POST', `/envelopes/${envelope.id}/status-update`, { action: 'envelopeFinished' }))
+          .status,
+        400,
+      );
+      const waited = await control(
+        'GET',
+        `/callbacks/wait?envelopeId=${envelope.id}&action=workstepDelegated&timeoutMs=5000`,
+      );
+      assert.equal(waited.status, 200);
+
+      const fault = await control('POST', '/faults', {
+        envelopeId: envelope.id,
+        times: 1,
+        fault: { kind: 'apiError', errorId: 'ERR0014', status: 400 },
+      });
+      assert.equal(fault.status, 200);
+      const refused = await fetch(`${sim.baseUrl}/v6/envelope/${envelope.id}`, {
+        headers: { ApiToken: token },
+      });
+      assert.equal(refused.status, 400);
+      assert.equal(((await refused.json()) as { ErrorId: string }).ErrorId, 'ERR0014');
+      await control('POST', '/callbacks/status-update-template', { template: null });
+      await control('POST', '/settings', { emptyFindResult: null });
+    });
+
+    it(
+      'runs as a process with both callback URLs and a status lag from its flags',
+      { timeout: 30_000 },
+      async () => {
+        const simulator = await startSimulatorProcess([
+          '--callback-url',
+          `${receiver.url}/done?envelope=##EnvelopeId##&action=##Action##`,
+          '--status-update-callback-url',
+          `${receiver.url}/status?envelope=##EnvelopeId##&action=##Action##`,
+          '--status-lag-ms',
+          '250',
+        ]);
+        try {
+          const settings = await simulator.control<{ statusLagMs: number }>('GET', '/settings');
+          assert.equal(settings.statusLagMs, 250);
+          const envelope = await simulator.control<{ id: string }>('POST', '/envelopes', {
+            senderUserId: simulator.user.id,
+          });
+          await simulator.control('POST', `/envelopes/${envelope.id}/expire`);
+          await simulator.control('GET', `/callbacks/wait?envelopeId=${envelope.id}&timeoutMs=5000`);
+          const response = await fetch(`${simulator.baseUrl}/v6/envelope/${envelope.id}`, {
+            headers: { ApiToken: simulator.token },
+          });
+          assert.equal(((await response.json()) as { EnvelopeStatus: string }).EnvelopeStatus, 'Active');
+          assert.deepEqual(
+            receiver.hits.map((h) => [h.path, h.query.get('action')]),
+            [['/status', 'envelopeExpired']],
+          );
+        } finally {
+          await simulator.stop();
+        }
+      },
+    );
   });
 });

@@ -10,17 +10,30 @@
  *   `GET authorization/whoami` (the token's user, `AuthorizationWhoAmIResponse`).
  * - Errors as v6 does: `{"ErrorId":"ERR0007","Message":"ERR0007 - ...","TraceId":"..."}` with the v6
  *   error ids (ERR0002 empty parameter, ERR0007 missing envelope, ERR0008 missing file, ERR0010 not
- *   allowed for user, ERR0011 invalid parameter format, ERR0013 action not allowed in this state); 401
- *   with the ASP.NET "Authorization has been denied" body for a missing, unknown or revoked token, sent
- *   as `ApiToken: <t>` (header name case-insensitive) or `Authorization: Bearer <t>`.
+ *   allowed for user, ERR0011 invalid parameter format, ERR0013 action not allowed in this state,
+ *   ERR0014 not allowed by licence, ERR0063 envelope created through API v5, ERR0250 missing draft); 401
+ *   with an empty body for an unknown or revoked token (`unauthorizedBody: 'message'` for the ASP.NET
+ *   "Authorization has been denied" body, which a request without a token always gets). Tokens are
+ *   sent as `ApiToken: <t>` (header name case-insensitive) or `Authorization: Bearer <t>`.
  * - Tokens belong to users; an envelope belongs to its sender; every user has an organization id.
  * - `POST draft/send {DraftId}` turns a draft into an Active envelope with a NEW id and answers the swagger
- *   shape `{"Envelope":{"EnvelopeId":...},"EnvelopeBulk":null}`; only the draft's owner may send it.
+ *   shape `{"Envelope":{"EnvelopeId":...},"EnvelopeBulk":null}`; only the draft's owner may send it. An
+ *   unknown or foreign draft is 404 ERR0250.
+ * - `POST envelope/find` sees only the token user's own envelopes and filters on `Status` (the reported
+ *   one), `StartDate`/`EndDate` (sent date), `InStatusSinceDays` (only with `Status`; by default reached
+ *   that status within the last that many days, `inStatusSinceDaysReading: 'atLeast'` for "in it for at
+ *   least that many days": the real reading is not public), `SearchText`, `SenderEmail`, `RecipientEmail`,
+ *   `CompletedByRecipientWithEmail`, `WaitingForRecipientWithEmail` and `EnvelopeBulkParentId`.
+ * - Deleting an Active envelope succeeds (`allowDeleteActive: false` refuses it with 400 ERR0013).
  * - Finished envelopes get real PDF bytes (valid `%PDF-1.7` ... `%%EOF`, any size, generated on the fly),
  *   an audit trail PDF and XML (optionally one audit trail per document), legal documents, attachments.
- * - The finished-envelope callback: GET on the configured URL with `##EnvelopeId##`/`##Action##`
- *   (`envelopeFinished` for Completed/Rejected/Canceled, `envelopeExpired` for expiry), success only on
- *   2xx within a timeout, up to 30 retries with growing intervals (k × 5 min, about 36 hours in total).
+ * - Two callback URLs per organisation (and per envelope), GET with `##EnvelopeId##`/`##Action##`:
+ *   `CallbackUrl` gets only `envelopeFinished`, for Completed and Rejected envelopes;
+ *   `StatusUpdateCallbackUrl` gets `envelopeExpired` and the workstep actions (`workstepOpened`,
+ *   `workstepFinished`, `workstepRejected`, ...). A canceled envelope calls neither. Success only on
+ *   exactly HTTP 200 within a timeout, up to 30 retries with growing intervals (k × 5 min, about 36
+ *   hours in total).
+ * - The status may lag behind the callback (`statusLagMs`): the API still says `Active` for a while.
  * - OAuth code grant at `/Auth/Authorize` and `/ApiToken/Retrieve` (outside `/Api`), returning the
  *   user's API token as `access_token`.
  *
@@ -29,7 +42,9 @@
  *   (`foreignObjectStatus: 403` gives 403 ERR0010 instead). So a NOT_FOUND is no proof of deletion.
  * - A missing or deleted envelope is 404 (`missingObjectStatus: 400` for the 400-with-ERR0007 reading).
  *   After `envelope/delete`, every call about the envelope, its files included, is a miss.
- * - Deleting an Active envelope is refused with 400 ERR0013 (cancel first); `allowDeleteActive` allows it.
+ * - Optional response fields can be left out per envelope (`quirks`: no `MetaData`, no sender e-mail,
+ *   `Documents` null, an unknown status); `emptyFindResult` drops `Envelopes` from an empty find.
+ * - 403 ERR0010 and ERR0014 (status undocumented) come from the `apiError` fault, per envelope or call.
  * - Callbacks time out after 5 s. PKCE S256 is required; codes live 60 s and are used up by their first
  *   presentation, right or wrong. Files are served with Content-Length and Content-Disposition.
  * - The before-send page gets the draft id in `##EnvelopeId##` (the draft is sent later by the page).
@@ -47,6 +62,7 @@ import { handleControlRequest } from './esignanywhere-control.api';
 import { OAuthServer, type OAuthHttpResult } from './esignanywhere-oauth.server';
 import {
   SIM_ENVELOPE_STATUSES,
+  SIM_STATUS_UPDATE_ACTIONS,
   type CreateDraftOptions,
   type CreateEnvelopeOptions,
   type CreateUserOptions,
@@ -55,10 +71,12 @@ import {
   type ExpectedFile,
   type RecipientSpec,
   type SimActivity,
+  type SimCallbackAction,
   type SimCallbackDelivery,
   type SimDocument,
   type SimDraftSnapshot,
   type SimEndpoint,
+  type SimEnvelopeQuirks,
   type SimEnvelopeSnapshot,
   type SimEnvelopeStatus,
   type SimFault,
@@ -69,6 +87,8 @@ import {
   type SimOAuthClient,
   type SimOAuthDecision,
   type SimRequestLogEntry,
+  type SimSettings,
+  type SimStatusUpdateAction,
   type SimTokenState,
   type SimUser,
 } from './esignanywhere-simulator.types';
@@ -86,6 +106,34 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_REQUEST_BODY = 1024 * 1024;
 const REQUEST_LOG_LIMIT = 100_000;
 const FIND_STATUSES = [...SIM_ENVELOPE_STATUSES, 'ActionRequired', 'WaitingForOthers', 'ExpiringSoon'];
+const DAY_MS = 86_400_000;
+/** Status of an `apiError` fault when it names none. */
+const API_ERROR_STATUS: Record<string, number> = {
+  ERR0007: 404,
+  ERR0008: 404,
+  ERR0010: 403,
+  ERR0014: 403,
+  ERR0063: 400,
+  ERR0250: 404,
+};
+const API_ERROR_MESSAGES: Record<string, string> = {
+  ERR0007: 'Envelope not found',
+  ERR0008: 'File not found',
+  ERR0010: 'Not allowed for user',
+  ERR0013: 'Envelope action not allowed for envelope state',
+  ERR0014: 'Not allowed by license',
+  ERR0063: 'Invalid envelope API version',
+  ERR0250: 'Draft not found',
+};
+const SETTING_KEYS = [
+  'foreignObjectStatus',
+  'missingObjectStatus',
+  'allowDeleteActive',
+  'statusLagMs',
+  'unauthorizedBody',
+  'emptyFindResult',
+  'inStatusSinceDaysReading',
+] as const satisfies readonly (keyof SimSettings)[];
 
 interface TokenRecord {
   userId: string;
@@ -120,7 +168,12 @@ interface EnvelopeRecord {
   legalSpecs: { fileName?: string; size?: number; email?: string }[];
   activities: SimActivity[];
   callbackUrl: string | null | undefined;
+  statusUpdateCallbackUrl: string | null | undefined;
   separateAuditTrailPerDocument: boolean;
+  statusLagMs: number | undefined;
+  /** While Date.now() is before this, the API reports `Active` (the status lag). */
+  reportFinalFrom?: number;
+  quirks: SimEnvelopeQuirks;
   deleted: boolean;
 }
 
@@ -223,6 +276,8 @@ function describeFault(fault: SimFault): string {
   switch (fault.kind) {
     case 'status':
       return `status:${fault.status}`;
+    case 'apiError':
+      return `apiError:${fault.errorId}`;
     case 'rateLimit':
       return 'rateLimit';
     case 'latency':
@@ -266,14 +321,18 @@ export class EsignAnywhereSimulator {
   private log: SimRequestLogEntry[] = [];
   private nextSeq = 1;
   private userCounter = 0;
+  private settings: SimSettings;
   private callbackTemplate: string | undefined;
+  private statusUpdateTemplate: string | undefined;
   private readonly callbacks: CallbackDispatcher;
   private readonly oauth: OAuthServer;
 
   constructor(options: EsignAnywhereSimulatorOptions = {}) {
     this.options = { ...options };
     this.controlSecret = options.controlSecret ?? randomBytes(18).toString('base64url');
+    this.settings = pickSettings(options);
     this.callbackTemplate = options.callbackUrlTemplate;
+    this.statusUpdateTemplate = options.statusUpdateCallbackUrlTemplate;
     this.callbacks = new CallbackDispatcher({
       intervalUnitMs: options.callbackIntervalUnitMs ?? 5 * 60_000,
       maxRetries: options.callbackMaxRetries ?? 30,
@@ -364,7 +423,10 @@ export class EsignAnywhereSimulator {
     return `${this.url}/ApiToken/Retrieve`;
   }
 
-  /** Forgets all users, envelopes, drafts, faults, log entries and callbacks (OAuth clients stay). */
+  /**
+   * Forgets all users, envelopes, drafts, faults, log entries and callbacks, and restores the
+   * constructor's settings and callback URLs (OAuth clients stay).
+   */
   reset(): void {
     this.callbacks.reset();
     this.users.clear();
@@ -378,7 +440,9 @@ export class EsignAnywhereSimulator {
     this.log = [];
     this.userCounter = 0;
     this.organizationId = randomUUID();
+    this.settings = pickSettings(this.options);
     this.callbackTemplate = this.options.callbackUrlTemplate;
+    this.statusUpdateTemplate = this.options.statusUpdateCallbackUrlTemplate;
     this.oauth.clear();
     this.oauth.decision = this.options.oauthDecision ?? null;
   }
@@ -439,6 +503,8 @@ export class EsignAnywhereSimulator {
     const id = options.id ?? randomUUID();
     if (!GUID.test(id)) throw new Error('an envelope id is a GUID');
     if (this.envelopes.has(id.toLowerCase())) throw new Error(`envelope ${id} exists`);
+    if (options.finishedDate !== undefined && Number.isNaN(Date.parse(options.finishedDate)))
+      throw new Error('finishedDate is an ISO date-time');
     const envelope: EnvelopeRecord = {
       id,
       senderUserId: sender.id,
@@ -451,13 +517,19 @@ export class EsignAnywhereSimulator {
       legalSpecs: options.legalDocuments ?? [],
       activities: this.buildActivities(options.recipients),
       callbackUrl: options.callbackUrl,
+      statusUpdateCallbackUrl: options.statusUpdateCallbackUrl,
       separateAuditTrailPerDocument: options.separateAuditTrailPerDocument ?? false,
+      statusLagMs: lagOption(options.statusLagMs),
+      quirks: checkQuirks({ ...options.quirks }),
       deleted: false,
     };
     this.envelopes.set(id.toLowerCase(), envelope);
     this.addDocuments(envelope, options.documents ?? [{}]);
     const status = options.status ?? 'Active';
-    if (status !== 'Active') this.finalize(envelope, status, false);
+    if (status !== 'Active') {
+      this.finalize(envelope, status, false);
+      if (options.finishedDate !== undefined) envelope.finishedDate = options.finishedDate;
+    }
     return this.snapshot(envelope);
   }
 
@@ -466,17 +538,46 @@ export class EsignAnywhereSimulator {
     return envelope ? this.snapshot(envelope) : undefined;
   }
 
-  /** Finishes an Active envelope and fires `envelopeFinished`. */
-  finishEnvelope(envelopeId: string, status: SimFinishStatus): SimEnvelopeSnapshot {
+  /**
+   * Finishes an Active envelope. Completed: every recipient opens and finishes (`workstepOpened`,
+   * `workstepFinished` on the status URL), then `envelopeFinished` on the callback URL. Rejected: the
+   * first recipient opens and rejects (`workstepOpened`, `workstepRejected`), then `envelopeFinished`.
+   * Canceled: no callback at all. `statusLagMs` overrides the envelope's and the global lag.
+   */
+  finishEnvelope(
+    envelopeId: string,
+    status: SimFinishStatus,
+    options: { statusLagMs?: number } = {},
+  ): SimEnvelopeSnapshot {
     const envelope = this.requireActiveEnvelope(envelopeId);
-    this.finalize(envelope, status, true);
+    this.finalize(envelope, status, true, lagOption(options.statusLagMs));
     return this.snapshot(envelope);
   }
 
-  /** Expires an Active envelope and fires `envelopeExpired`. */
-  expireEnvelope(envelopeId: string): SimEnvelopeSnapshot {
+  /** Expires an Active envelope and sends `envelopeExpired` to the status URL. */
+  expireEnvelope(envelopeId: string, options: { statusLagMs?: number } = {}): SimEnvelopeSnapshot {
     const envelope = this.requireActiveEnvelope(envelopeId);
-    this.finalize(envelope, 'Expired', true);
+    this.finalize(envelope, 'Expired', true, lagOption(options.statusLagMs));
+    return this.snapshot(envelope);
+  }
+
+  /**
+   * Sends one status-change action (e.g. `workstepDelegated`, `sendSignNotification`) for an envelope to
+   * its status URL, without changing the envelope. Returns the delivery, or null when no URL is set.
+   */
+  fireStatusUpdate(envelopeId: string, action: SimStatusUpdateAction): SimCallbackDelivery | null {
+    if (!(SIM_STATUS_UPDATE_ACTIONS as readonly string[]).includes(action))
+      throw new Error(`${action} is not a status-change action`);
+    const envelope = this.envelopes.get(envelopeId.toLowerCase());
+    if (!envelope || envelope.deleted) throw new Error(`unknown envelope ${envelopeId}`);
+    return this.fireCallback(envelope, action);
+  }
+
+  /** Replaces an envelope's quirks (see `SimEnvelopeQuirks`); `{}` serves it fully filled again. */
+  setEnvelopeQuirks(envelopeId: string, quirks: SimEnvelopeQuirks): SimEnvelopeSnapshot {
+    const envelope = this.envelopes.get(envelopeId.toLowerCase());
+    if (!envelope) throw new Error(`unknown envelope ${envelopeId}`);
+    envelope.quirks = checkQuirks({ ...quirks });
     return this.snapshot(envelope);
   }
 
@@ -605,17 +706,53 @@ export class EsignAnywhereSimulator {
     this.log = [];
   }
 
+  /** The organisation's `CallbackUrl` (only `envelopeFinished`); undefined unsets it. */
   setCallbackUrlTemplate(template: string | undefined): void {
     this.callbackTemplate = template;
+  }
+
+  /** The organisation's `StatusUpdateCallbackUrl` (`envelopeExpired`, workstep actions); undefined unsets it. */
+  setStatusUpdateCallbackUrlTemplate(template: string | undefined): void {
+    this.statusUpdateTemplate = template;
+  }
+
+  /** Changes settings while running; keys left out keep their value, `undefined` restores the default. */
+  configure(settings: SimSettings): SimSettings {
+    const unknown = Object.keys(settings).filter((key) => !(SETTING_KEYS as readonly string[]).includes(key));
+    if (unknown.length > 0) throw new Error(`unknown settings: ${unknown.join(', ')}`);
+    const next: SimSettings = { ...this.settings };
+    for (const key of SETTING_KEYS) {
+      if (!(key in settings)) continue;
+      const value = settings[key];
+      if (value === undefined) delete next[key];
+      else (next as Record<string, unknown>)[key] = value;
+    }
+    checkSettings(next);
+    this.settings = next;
+    return this.currentSettings();
+  }
+
+  /** The settings in force, defaults filled in. */
+  currentSettings(): Required<SimSettings> {
+    return {
+      foreignObjectStatus: this.settings.foreignObjectStatus ?? 404,
+      missingObjectStatus: this.settings.missingObjectStatus ?? 404,
+      allowDeleteActive: this.settings.allowDeleteActive ?? true,
+      statusLagMs: this.settings.statusLagMs ?? 0,
+      unauthorizedBody: this.settings.unauthorizedBody ?? 'empty',
+      emptyFindResult: this.settings.emptyFindResult ?? 'emptyList',
+      inStatusSinceDaysReading: this.settings.inStatusSinceDaysReading ?? 'atMost',
+    };
   }
 
   callbackDeliveries(envelopeId?: string): SimCallbackDelivery[] {
     return this.callbacks.list(envelopeId);
   }
 
+  /** Without `action`: the first `envelopeFinished` or `envelopeExpired` of the envelope. */
   waitForCallbackDelivery(
     envelopeId: string,
-    options: { action?: 'envelopeFinished' | 'envelopeExpired'; timeoutMs?: number } = {},
+    options: { action?: SimCallbackAction; timeoutMs?: number } = {},
   ): Promise<SimCallbackDelivery> {
     return this.callbacks.waitForDelivery(envelopeId, options);
   }
@@ -721,16 +858,26 @@ export class EsignAnywhereSimulator {
     });
   }
 
-  private finalize(envelope: EnvelopeRecord, status: SimEnvelopeStatus, notify: boolean): void {
+  private finalize(
+    envelope: EnvelopeRecord,
+    status: SimEnvelopeStatus,
+    notify: boolean,
+    statusLagMs?: number,
+  ): void {
     const now = new Date().toISOString();
     envelope.status = status;
     envelope.finishedDate = now;
+    const workstepActions: SimStatusUpdateAction[] = [];
     for (const [i, activity] of envelope.activities.entries()) {
       if (status === 'Completed') {
+        if (activity.openedDate === undefined) workstepActions.push('workstepOpened');
+        workstepActions.push('workstepFinished');
         activity.status = 'Completed';
         activity.openedDate ??= now;
         activity.finishedDate = now;
       } else if (status === 'Rejected' && i === 0) {
+        if (activity.openedDate === undefined) workstepActions.push('workstepOpened');
+        workstepActions.push('workstepRejected');
         activity.status = 'Rejected';
         activity.openedDate ??= now;
         activity.finishedDate = now;
@@ -776,9 +923,13 @@ export class EsignAnywhereSimulator {
         email: spec.email ?? activity.email,
       };
     });
-    if (notify) {
-      this.fireCallback(envelope, status === 'Expired' ? 'envelopeExpired' : 'envelopeFinished');
-    }
+    if (!notify) return;
+    const lag = statusLagMs ?? envelope.statusLagMs ?? this.settings.statusLagMs ?? 0;
+    if (lag > 0) envelope.reportFinalFrom = Date.now() + lag;
+    // The platform documents no callback for a canceled envelope, on either URL.
+    if (status === 'Canceled') return;
+    for (const action of workstepActions) this.fireCallback(envelope, action);
+    this.fireCallback(envelope, status === 'Expired' ? 'envelopeExpired' : 'envelopeFinished');
   }
 
   private auditXml(envelope: EnvelopeRecord): string {
@@ -792,11 +943,31 @@ export class EsignAnywhereSimulator {
     return `<?xml version="1.0" encoding="utf-8"?>\n<AuditTrail EnvelopeId="${envelope.id}" Name="${esc(envelope.name)}" Status="${envelope.status}" Sent="${envelope.sentDate}" Finished="${envelope.finishedDate ?? ''}">\n${events}\n</AuditTrail>\n`;
   }
 
-  private fireCallback(envelope: EnvelopeRecord, action: 'envelopeFinished' | 'envelopeExpired'): void {
-    const template = envelope.callbackUrl === undefined ? this.callbackTemplate : envelope.callbackUrl;
-    if (!template) return;
+  /** `envelopeFinished` goes to `CallbackUrl`, every other action to `StatusUpdateCallbackUrl`. */
+  private fireCallback(envelope: EnvelopeRecord, action: SimCallbackAction): SimCallbackDelivery | null {
+    const channel = action === 'envelopeFinished' ? 'callbackUrl' : 'statusUpdateCallbackUrl';
+    const template =
+      channel === 'callbackUrl' ? this.callbackUrlOf(envelope) : this.statusUpdateCallbackUrlOf(envelope);
+    if (!template) return null;
     const url = template.split('##EnvelopeId##').join(envelope.id).split('##Action##').join(action);
-    this.callbacks.dispatch(envelope.id, action, url);
+    return this.callbacks.dispatch(envelope.id, action, channel, url);
+  }
+
+  private callbackUrlOf(envelope: EnvelopeRecord): string | null {
+    return envelope.callbackUrl === undefined ? (this.callbackTemplate ?? null) : envelope.callbackUrl;
+  }
+
+  private statusUpdateCallbackUrlOf(envelope: EnvelopeRecord): string | null {
+    return envelope.statusUpdateCallbackUrl === undefined
+      ? (this.statusUpdateTemplate ?? null)
+      : envelope.statusUpdateCallbackUrl;
+  }
+
+  /** The status the API shows now: a quirk's value, `Active` during the lag, else the real one. */
+  private reportedStatus(envelope: EnvelopeRecord): string {
+    if (envelope.quirks.reportedStatus !== undefined) return envelope.quirks.reportedStatus;
+    if (envelope.reportFinalFrom !== undefined && Date.now() < envelope.reportFinalFrom) return 'Active';
+    return envelope.status;
   }
 
   private snapshot(envelope: EnvelopeRecord): SimEnvelopeSnapshot {
@@ -810,8 +981,10 @@ export class EsignAnywhereSimulator {
       documents: structuredClone(envelope.documents),
       legalDocuments: structuredClone(envelope.legalDocuments),
       activities: structuredClone(envelope.activities),
-      callbackUrl:
-        envelope.callbackUrl === undefined ? (this.callbackTemplate ?? null) : envelope.callbackUrl,
+      callbackUrl: this.callbackUrlOf(envelope),
+      statusUpdateCallbackUrl: this.statusUpdateCallbackUrlOf(envelope),
+      reportedStatus: this.reportedStatus(envelope),
+      quirks: { ...envelope.quirks },
       deleted: envelope.deleted,
     };
     if (envelope.finishedDate) snapshot.finishedDate = envelope.finishedDate;
@@ -1078,6 +1251,12 @@ export class EsignAnywhereSimulator {
             json: fault.body ?? { Message: `Simulated HTTP ${fault.status}` },
             ...(fault.headers && { headers: fault.headers }),
           };
+        case 'apiError':
+          throw apiError(
+            fault.status ?? API_ERROR_STATUS[fault.errorId] ?? 400,
+            fault.errorId,
+            fault.message ?? API_ERROR_MESSAGES[fault.errorId] ?? 'Simulated error',
+          );
         case 'rateLimit':
           return {
             status: 429,
@@ -1129,6 +1308,10 @@ export class EsignAnywhereSimulator {
     }
 
     if (auth.state !== 'valid' || !auth.userId) {
+      // The real platform may send a 401 without a body; a request with no token at all gets ASP.NET's.
+      if (auth.state !== 'none' && this.currentSettings().unauthorizedBody === 'empty') {
+        return { status: 401, headers: { 'WWW-Authenticate': 'Bearer' }, text: '' };
+      }
       return {
         status: 401,
         headers: { 'WWW-Authenticate': 'Bearer' },
@@ -1139,9 +1322,9 @@ export class EsignAnywhereSimulator {
 
     switch (route.endpoint) {
       case 'envelope.get':
-        return { status: 200, json: this.envelopeJson(this.ownedEnvelope(ids.envelopeId, userId)) };
+        return { status: 200, json: this.envelopeJson(this.v6Envelope(ids.envelopeId, userId)) };
       case 'envelope.configuration':
-        return { status: 200, json: this.configurationJson(this.ownedEnvelope(ids.envelopeId, userId)) };
+        return { status: 200, json: this.configurationJson(this.v6Envelope(ids.envelopeId, userId)) };
       case 'envelope.files':
         return { status: 200, json: this.filesJson(this.ownedEnvelope(ids.envelopeId, userId)) };
       case 'envelope.find':
@@ -1151,7 +1334,7 @@ export class EsignAnywhereSimulator {
           this.guidParameter(this.jsonBody(req, body).EnvelopeId, 'EnvelopeId'),
           userId,
         );
-        if (envelope.status === 'Active' && !this.options.allowDeleteActive) {
+        if (envelope.status === 'Active' && !this.currentSettings().allowDeleteActive) {
           throw apiError(400, 'ERR0013', 'Envelope action not allowed for envelope state Active');
         }
         envelope.deleted = true;
@@ -1213,14 +1396,14 @@ export class EsignAnywhereSimulator {
   }
 
   private missing(kind: 'envelope' | 'file'): HttpError {
-    const status = this.options.missingObjectStatus ?? 404;
+    const status = this.currentSettings().missingObjectStatus;
     return kind === 'envelope'
       ? apiError(status, 'ERR0007', 'Envelope not found')
       : apiError(status, 'ERR0008', 'File not found');
   }
 
   private foreign(kind: 'envelope' | 'file'): HttpError {
-    if ((this.options.foreignObjectStatus ?? 404) === 403) {
+    if (this.currentSettings().foreignObjectStatus === 403) {
       return apiError(403, 'ERR0010', 'Not allowed for user');
     }
     return this.missing(kind);
@@ -1232,6 +1415,15 @@ export class EsignAnywhereSimulator {
     const envelope = this.envelopes.get(envelopeId.toLowerCase());
     if (!envelope || envelope.deleted) throw this.missing('envelope');
     if (envelope.senderUserId !== userId) throw this.foreign('envelope');
+    return envelope;
+  }
+
+  /** An own envelope readable through v6: one created through API v5 answers 400 ERR0063. */
+  private v6Envelope(envelopeId: string | undefined, userId: string): EnvelopeRecord {
+    const envelope = this.ownedEnvelope(envelopeId, userId);
+    if (envelope.quirks.createdWithApiV5) {
+      throw apiError(400, 'ERR0063', API_ERROR_MESSAGES.ERR0063);
+    }
     return envelope;
   }
 
@@ -1270,38 +1462,76 @@ export class EsignAnywhereSimulator {
     const searchText = text('SearchText');
     const senderEmail = text('SenderEmail');
     const recipientEmail = text('RecipientEmail');
+    const completedBy = text('CompletedByRecipientWithEmail');
+    const waitingFor = text('WaitingForRecipientWithEmail');
+    const bulkParentId = text('EnvelopeBulkParentId');
+    if (bulkParentId !== undefined && !GUID.test(bulkParentId))
+      throw apiError(400, 'ERR0011', 'Invalid parameter format: EnvelopeBulkParentId');
     const sinceDays = filter.InStatusSinceDays;
-    if (
-      sinceDays !== undefined &&
-      sinceDays !== null &&
-      (typeof sinceDays !== 'number' || !Number.isInteger(sinceDays))
-    ) {
-      throw apiError(400, 'ERR0011', 'Invalid parameter format: InStatusSinceDays');
+    if (sinceDays !== undefined && sinceDays !== null) {
+      if (typeof sinceDays !== 'number' || !Number.isInteger(sinceDays) || sinceDays < 0)
+        throw apiError(400, 'ERR0011', 'Invalid parameter format: InStatusSinceDays');
+      // The swagger: "It must be combined with Status".
+      if (typeof status !== 'string')
+        throw apiError(400, 'ERR0011', 'Invalid parameter format: InStatusSinceDays needs Status');
     }
     const sender = this.users.get(userId);
+    const atMost = this.currentSettings().inStatusSinceDaysReading === 'atMost';
     const result = [...this.envelopes.values()].filter((e) => {
+      // Only the token user's own envelopes: v6 tokens belong to users, and nothing public says a
+      // colleague's or an administrator's token sees more.
       if (e.deleted || e.senderUserId !== userId) return false;
+      const reported = this.reportedStatus(e);
       if (typeof status === 'string') {
-        if (status === 'WaitingForOthers' && e.status !== 'Active') return false;
+        if (status === 'WaitingForOthers' && reported !== 'Active') return false;
         if (status === 'ActionRequired' || status === 'ExpiringSoon') return false;
-        if ((SIM_ENVELOPE_STATUSES as readonly string[]).includes(status) && e.status !== status)
+        if ((SIM_ENVELOPE_STATUSES as readonly string[]).includes(status) && reported !== status)
           return false;
       }
       const sent = Date.parse(e.sentDate);
       if (start !== undefined && sent < start) return false;
       if (end !== undefined && sent > end) return false;
       if (typeof sinceDays === 'number') {
-        const since = Date.parse(e.finishedDate ?? e.sentDate);
-        if (Date.now() - since < sinceDays * 86_400_000) return false;
+        // In the reported status since it was reached: the finish of a final one, the sending of Active.
+        const since = Date.parse(reported !== 'Active' && e.finishedDate ? e.finishedDate : e.sentDate);
+        const inStatusMs = Date.now() - since;
+        if (atMost ? inStatusMs > sinceDays * DAY_MS : inStatusMs < sinceDays * DAY_MS) return false;
       }
-      if (searchText && !e.name.toLowerCase().includes(searchText)) return false;
+      if (searchText) {
+        const haystack = [
+          e.name,
+          sender?.email,
+          sender?.givenName,
+          sender?.surname,
+          ...e.activities.flatMap((a) => [a.email, a.givenName, a.surname]),
+        ];
+        if (!haystack.some((value) => value?.toLowerCase().includes(searchText))) return false;
+      }
       if (senderEmail && sender?.email.toLowerCase() !== senderEmail) return false;
       if (recipientEmail && !e.activities.some((a) => a.email.toLowerCase() === recipientEmail)) return false;
+      if (
+        completedBy &&
+        !e.activities.some((a) => a.email.toLowerCase() === completedBy && a.status === 'Completed')
+      )
+        return false;
+      if (
+        waitingFor &&
+        (reported !== 'Active' ||
+          !e.activities.some((a) => a.email.toLowerCase() === waitingFor && a.status === 'Pending'))
+      )
+        return false;
+      // Simulated envelopes never belong to a bulk.
+      if (bulkParentId !== undefined) return false;
       return true;
     });
+    if (result.length === 0) {
+      const empty = this.currentSettings().emptyFindResult;
+      if (empty === 'absent') return {};
+      if (empty === 'null') return { Envelopes: null };
+    }
     return {
       Envelopes: result.map((e) => ({
-        Status: e.status,
+        Status: this.reportedStatus(e),
         Id: e.id,
         Name: e.name,
         MetaData: e.metaData,
@@ -1313,11 +1543,12 @@ export class EsignAnywhereSimulator {
 
   private sendDraft(draftId: string, userId: string): unknown {
     const draft = this.drafts.get(draftId.toLowerCase());
-    if (!draft) throw apiError(this.options.missingObjectStatus ?? 404, 'ERR0007', 'Draft not found');
+    // An unknown draft is 404 ERR0250 on the live demo platform; another user's looks the same.
+    if (!draft) throw apiError(404, 'ERR0250', API_ERROR_MESSAGES.ERR0250);
     if (draft.ownerUserId !== userId) {
-      throw (this.options.foreignObjectStatus ?? 404) === 403
-        ? apiError(403, 'ERR0010', 'Not allowed for user')
-        : apiError(this.options.missingObjectStatus ?? 404, 'ERR0007', 'Draft not found');
+      throw this.currentSettings().foreignObjectStatus === 403
+        ? apiError(403, 'ERR0010', API_ERROR_MESSAGES.ERR0010)
+        : apiError(404, 'ERR0250', API_ERROR_MESSAGES.ERR0250);
     }
     this.drafts.delete(draftId.toLowerCase());
     const envelope = this.createEnvelope({
@@ -1334,9 +1565,9 @@ export class EsignAnywhereSimulator {
 
   private envelopeJson(e: EnvelopeRecord): unknown {
     const sender = this.users.get(e.senderUserId);
-    return {
+    const json: Record<string, unknown> = {
       Id: e.id,
-      EnvelopeStatus: e.status,
+      EnvelopeStatus: this.reportedStatus(e),
       Name: e.name,
       SentDate: e.sentDate,
       EnvelopeBulkParentId: null,
@@ -1364,11 +1595,24 @@ export class EsignAnywhereSimulator {
         Surname: sender?.surname ?? null,
       },
     };
+    switch (e.quirks.senderUserInformation) {
+      case 'absent':
+        delete json.SenderUserInformation;
+        break;
+      case 'null':
+        json.SenderUserInformation = null;
+        break;
+      case 'withoutEmail':
+        delete (json.SenderUserInformation as Record<string, unknown>).Email;
+        break;
+      case undefined:
+        break;
+    }
+    return json;
   }
 
   private configurationJson(e: EnvelopeRecord): unknown {
-    const callbackUrl = e.callbackUrl === undefined ? (this.callbackTemplate ?? null) : e.callbackUrl;
-    return {
+    const json: Record<string, unknown> = {
       MetaData: e.metaData,
       AddDocumentTimestamp: false,
       ShareWithTeam: false,
@@ -1387,17 +1631,19 @@ export class EsignAnywhereSimulator {
       },
       ExpirationConfiguration: { ExpirationDate: null },
       CallbackConfiguration: {
-        CallbackUrl: callbackUrl,
-        StatusUpdateCallbackUrl: null,
+        CallbackUrl: this.callbackUrlOf(e),
+        StatusUpdateCallbackUrl: this.statusUpdateCallbackUrlOf(e),
         ActivityActionCallbackConfiguration: null,
       },
       AgreementConfiguration: null,
       SealingConfiguration: null,
     };
+    if (e.quirks.omitMetaData) delete json.MetaData;
+    return json;
   }
 
   private filesJson(e: EnvelopeRecord): unknown {
-    return {
+    const json: Record<string, unknown> = {
       Documents: e.documents.map((d) => ({
         FileId: d.fileId,
         FileName: d.fileName,
@@ -1414,6 +1660,9 @@ export class EsignAnywhereSimulator {
         Email: l.email ?? null,
       })),
     };
+    if (e.quirks.documents === 'null') json.Documents = null;
+    if (e.quirks.documents === 'absent') delete json.Documents;
+    return json;
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -1560,4 +1809,60 @@ function safeDecode(value: string | undefined): string | undefined {
   } catch {
     return value;
   }
+}
+
+function pickSettings(options: EsignAnywhereSimulatorOptions): SimSettings {
+  const settings: SimSettings = {};
+  for (const key of SETTING_KEYS) {
+    if (options[key] !== undefined) (settings as Record<string, unknown>)[key] = options[key];
+  }
+  checkSettings(settings);
+  return settings;
+}
+
+function checkSettings(settings: SimSettings): void {
+  const { foreignObjectStatus, missingObjectStatus, allowDeleteActive, unauthorizedBody, emptyFindResult } =
+    settings;
+  if (foreignObjectStatus !== undefined && foreignObjectStatus !== 403 && foreignObjectStatus !== 404)
+    throw new Error('foreignObjectStatus is 403 or 404');
+  if (missingObjectStatus !== undefined && missingObjectStatus !== 400 && missingObjectStatus !== 404)
+    throw new Error('missingObjectStatus is 400 or 404');
+  if (allowDeleteActive !== undefined && typeof allowDeleteActive !== 'boolean')
+    throw new Error('allowDeleteActive is a boolean');
+  lagOption(settings.statusLagMs);
+  if (unauthorizedBody !== undefined && unauthorizedBody !== 'empty' && unauthorizedBody !== 'message')
+    throw new Error('unauthorizedBody is empty or message');
+  const reading = settings.inStatusSinceDaysReading;
+  if (reading !== undefined && reading !== 'atLeast' && reading !== 'atMost')
+    throw new Error('inStatusSinceDaysReading is atLeast or atMost');
+  if (
+    emptyFindResult !== undefined &&
+    emptyFindResult !== 'emptyList' &&
+    emptyFindResult !== 'null' &&
+    emptyFindResult !== 'absent'
+  )
+    throw new Error('emptyFindResult is emptyList, null or absent');
+}
+
+const QUIRK_VALUES: Record<keyof SimEnvelopeQuirks, (value: unknown) => boolean> = {
+  omitMetaData: (v) => typeof v === 'boolean',
+  senderUserInformation: (v) => v === 'absent' || v === 'null' || v === 'withoutEmail',
+  documents: (v) => v === 'null' || v === 'absent',
+  reportedStatus: (v) => typeof v === 'string' && v.length > 0,
+  createdWithApiV5: (v) => typeof v === 'boolean',
+};
+
+function checkQuirks(quirks: SimEnvelopeQuirks): SimEnvelopeQuirks {
+  for (const [key, value] of Object.entries(quirks)) {
+    const valid = Object.hasOwn(QUIRK_VALUES, key) ? QUIRK_VALUES[key as keyof SimEnvelopeQuirks] : undefined;
+    if (!valid) throw new Error(`unknown quirk ${key}`);
+    if (value !== undefined && !valid(value)) throw new Error(`invalid value for quirk ${key}`);
+  }
+  return quirks;
+}
+
+function lagOption(value: number | undefined): number | undefined {
+  if (value !== undefined && (!Number.isSafeInteger(value) || value < 0))
+    throw new Error('statusLagMs is a non-negative integer of milliseconds');
+  return value;
 }

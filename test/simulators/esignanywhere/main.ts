@@ -9,7 +9,11 @@ const usage = `options:
   --port <n>                    listen port (default 8089; 0 picks a free one)
   --host <addr>                 listen address (default 127.0.0.1)
   --control-secret <s>          secret for the /_control API (default: random, printed)
-  --callback-url <template>     callback URL with ##EnvelopeId## and ##Action##
+  --callback-url <template>     CallbackUrl (envelopeFinished only) with ##EnvelopeId## and ##Action##
+  --status-update-callback-url <template>
+                                StatusUpdateCallbackUrl (envelopeExpired, workstep actions), same placeholders
+  --status-lag-ms <n>           report Active this long after an envelope finishes (default 0)
+  --unauthorized-body <empty|message>  body of a 401 for an unknown or revoked token (default empty)
   --callback-interval-ms <n>    unit of the growing retry interval (default 300000 = 5 min)
   --callback-timeout-ms <n>     callback timeout (default 5000)
   --callback-basic-user <u>     basic auth user for callbacks (with --callback-basic-password)
@@ -37,6 +41,9 @@ async function main(): Promise<void> {
       host: { type: 'string' },
       'control-secret': { type: 'string' },
       'callback-url': { type: 'string' },
+      'status-update-callback-url': { type: 'string' },
+      'status-lag-ms': { type: 'string' },
+      'unauthorized-body': { type: 'string' },
       'callback-interval-ms': { type: 'string' },
       'callback-timeout-ms': { type: 'string' },
       'callback-basic-user': { type: 'string' },
@@ -60,6 +67,16 @@ async function main(): Promise<void> {
   const options: EsignAnywhereSimulatorOptions = {};
   if (values['control-secret']) options.controlSecret = values['control-secret'];
   if (values['callback-url']) options.callbackUrlTemplate = values['callback-url'];
+  if (values['status-update-callback-url'])
+    options.statusUpdateCallbackUrlTemplate = values['status-update-callback-url'];
+  const lag = positiveInt(values['status-lag-ms'], '--status-lag-ms');
+  if (lag !== undefined) options.statusLagMs = lag;
+  const unauthorizedBody = values['unauthorized-body'];
+  if (unauthorizedBody !== undefined) {
+    if (unauthorizedBody !== 'empty' && unauthorizedBody !== 'message')
+      throw new Error('--unauthorized-body is empty or message');
+    options.unauthorizedBody = unauthorizedBody;
+  }
   const interval = positiveInt(values['callback-interval-ms'], '--callback-interval-ms');
   if (interval !== undefined) options.callbackIntervalUnitMs = interval;
   const timeout = positiveInt(values['callback-timeout-ms'], '--callback-timeout-ms');
