@@ -4,6 +4,7 @@ import { TransferWarning1764000200000 } from './1764000200000-transfer-warning';
 import { OAuthVerifierClearedAfterUse1764000210000 } from './1764000210000-oauth-verifier-cleared-after-use';
 import { TransferEnvelopeName1764000300000 } from './1764000300000-transfer-envelope-name';
 import { OpaqueEnvelopeIds1764000400000 } from './1764000400000-opaque-envelope-ids';
+import { Reconciliation1764000500000 } from './1764000500000-reconciliation';
 
 /** Every migration, oldest first. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   OAuthVerifierClearedAfterUse1764000210000,
   TransferEnvelopeName1764000300000,
   OpaqueEnvelopeIds1764000400000,
+  Reconciliation1764000500000,
 ];

@@ -10,6 +10,7 @@ import { HealthModule } from './health/health.module';
 import { IntakeModule } from './intake/intake.module';
 import { PlatformsModule } from './platforms/platforms.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { ReconciliationModule } from './reconciliation/reconciliation.module';
 import { TransfersModule } from './transfers/transfers.module';
 
 @Module({})
@@ -26,6 +27,7 @@ export class AppModule {
         IntakeModule,
         PlatformsModule.forRoot(config),
         TransfersModule,
+        ReconciliationModule,
         AdminModule,
         HealthModule,
       ],

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DOCUMENT_KINDS } from '../transfers/transfer-document.entity';
-import { TRANSFER_STATES } from '../transfers/transfer-state';
+import { TRANSFER_ORIGINS, TRANSFER_STATES } from '../transfers/transfer-state';
 
 /**
  * The shapes the admin API answers with. They document the API (OpenAPI) and type the
@@ -27,6 +27,10 @@ export const transferViewSchema = z
           'characters written as `\\u{hex}`); null until then.',
       }),
     state,
+    origin: z.enum(TRANSFER_ORIGINS).meta({
+      description:
+        "Who asked for the transfer: the platform's callback, or reconciliation (a finished envelope no callback announced).",
+    }),
     cause: z
       .string()
       .nullable()
@@ -191,6 +195,29 @@ export const summarySchema = z
     platforms: z
       .array(z.string())
       .meta({ description: 'Every platform that has transfers, for the `platform` filter.' }),
+    reconciliation: z
+      .array(
+        z.object({
+          platform: z.string(),
+          lastRun: z
+            .object({
+              startedAt: timestamp,
+              finishedAt: timestamp.nullable(),
+              windowFrom: timestamp,
+              windowTo: timestamp,
+              found: z.number().int(),
+              created: z.number().int(),
+              outcome: z.enum(['ok', 'partial', 'failed']).nullable(),
+              errors: z.array(z.string()),
+            })
+            .nullable()
+            .meta({ description: 'The latest run (null: none yet); outcome null while it runs.' }),
+          foundOnlyByReconciliation7d: z.number().int().meta({
+            description: 'Transfers of the last 7 days created by reconciliation: callbacks that never came.',
+          }),
+        }),
+      )
+      .meta({ description: 'Per platform instance: the backstop for missed callbacks and what it found.' }),
   })
   .meta({ id: 'Summary' });
 export type Summary = z.output<typeof summarySchema>;

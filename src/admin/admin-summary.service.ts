@@ -15,7 +15,7 @@ export class AdminSummaryService {
   constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
 
   async summary(): Promise<Summary> {
-    const [byCause, oldestDue, lastCallbacks, mail, platforms, now] = await Promise.all([
+    const [byCause, oldestDue, lastCallbacks, mail, platforms, now, reconciliation] = await Promise.all([
       this.dataSource.query<{ state: TransferState; cause: string | null; count: number }[]>(
         `SELECT state, cause, count(*)::int AS count FROM transfers
           GROUP BY state, cause ORDER BY state, count DESC, cause NULLS FIRST`,
@@ -57,6 +57,7 @@ export class AdminSummaryService {
          SELECT platform FROM p WHERE platform IS NOT NULL`,
       ),
       this.dataSource.query<{ now: Date }[]>('SELECT now() AS now'),
+      this.reconciliation(),
     ]);
     const byState = Object.fromEntries(TRANSFER_STATES.map((s) => [s, 0])) as Record<TransferState, number>;
     for (const row of byCause) byState[row.state] = (byState[row.state] ?? 0) + row.count;
@@ -72,7 +73,55 @@ export class AdminSummaryService {
       })),
       mail: mail[0],
       platforms: platforms.map((p) => p.platform),
+      reconciliation,
     };
+  }
+
+  /** Per platform instance that ever reconciled or had a transfer found by it: its last run and last week's finds. */
+  private async reconciliation(): Promise<Summary['reconciliation']> {
+    const [runs, found] = await Promise.all([
+      this.dataSource.query<
+        {
+          platform: string;
+          startedAt: Date;
+          finishedAt: Date | null;
+          windowFrom: Date;
+          windowTo: Date;
+          found: number;
+          created: number;
+          outcome: 'ok' | 'partial' | 'failed' | null;
+          errors: string[];
+        }[]
+      >(
+        `SELECT DISTINCT ON (platform) platform, started_at AS "startedAt", finished_at AS "finishedAt",
+                window_from AS "windowFrom", window_to AS "windowTo", found, created, outcome, errors
+           FROM reconciliation_runs ORDER BY platform, started_at DESC`,
+      ),
+      this.dataSource.query<{ platform: string; n: number }[]>(
+        `SELECT platform, count(*)::int AS n FROM transfers
+          WHERE origin = 'reconciliation' AND created_at > now() - interval '7 days' GROUP BY platform`,
+      ),
+    ]);
+    const names = [...new Set([...runs.map((r) => r.platform), ...found.map((f) => f.platform)])].sort();
+    return names.map((platform) => {
+      const run = runs.find((r) => r.platform === platform);
+      return {
+        platform,
+        lastRun: run
+          ? {
+              startedAt: run.startedAt.toISOString(),
+              finishedAt: run.finishedAt?.toISOString() ?? null,
+              windowFrom: run.windowFrom.toISOString(),
+              windowTo: run.windowTo.toISOString(),
+              found: run.found,
+              created: run.created,
+              outcome: run.outcome,
+              errors: run.errors,
+            }
+          : null,
+        foundOnlyByReconciliation7d: found.find((f) => f.platform === platform)?.n ?? 0,
+      };
+    });
   }
 
   /**

@@ -5,7 +5,12 @@ import { storageConfig } from '../config/config.schema';
 import { TransferRepository } from '../transfers/transfer.repository';
 import { queryRows } from '../database/query-rows';
 import { DEFAULT_EMBEDDED_BUCKET } from '../storage/embedded-s3';
-import { LEASED_STATES, RETRYABLE_STATES, type TransferState } from '../transfers/transfer-state';
+import {
+  LEASED_STATES,
+  RETRYABLE_STATES,
+  type TransferOrigin,
+  type TransferState,
+} from '../transfers/transfer-state';
 import type {
   AdminActionView,
   AttemptView,
@@ -23,7 +28,7 @@ import { transferFilterConditions, whereClause } from './transfer-filter.sql';
 import { buildTimeline } from './transfer-timeline';
 
 const TRANSFER_COLUMNS = `t.id, t.platform, t.envelope_id AS "envelopeId", t.envelope_name AS "envelopeName",
-  t.state, t.cause, t.attempts, t.warning,
+  t.state, t.origin, t.cause, t.attempts, t.warning,
   t.next_attempt_at AS "nextAttemptAt", t.last_error AS "lastError", t.last_error_class AS "lastErrorClass",
   t.envelope_status AS "envelopeStatus", t.sender_email AS "senderEmail", t.archived_at AS "archivedAt",
   t.platform_deleted_at AS "platformDeletedAt", t.finished_at AS "finishedAt",
@@ -36,6 +41,7 @@ interface TransferRow {
   envelopeId: string;
   envelopeName: string | null;
   state: TransferState;
+  origin: TransferOrigin;
   cause: string | null;
   attempts: number;
   warning: string | null;
@@ -63,6 +69,7 @@ function toView(row: TransferRow): TransferView {
     envelopeId: row.envelopeId,
     envelopeName: row.envelopeName,
     state: row.state,
+    origin: row.origin,
     cause: row.cause,
     attempts: row.attempts,
     nextAttemptAt: iso(row.nextAttemptAt),

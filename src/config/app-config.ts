@@ -14,6 +14,7 @@ export type DatabaseConfig = AppConfig['database'];
 export type IntakeConfig = AppConfig['intake'];
 export type TokensConfig = AppConfig['tokens'];
 export type ArchiveConfig = AppConfig['archive'];
+export type ReconciliationConfig = AppConfig['reconciliation'];
 export type StorageConfig = AppConfig['storage'];
 export type MailConfig = AppConfig['mail'];
 export type AdminConfig = AppConfig['admin'];

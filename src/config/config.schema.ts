@@ -226,6 +226,30 @@ export const storageConfig = defineConfigSection(
   },
 );
 
+/** A duration where 0 (or `off`) turns the thing off. */
+const durationOrOff = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      if (/^\s*(0|off)\s*$/i.test(value)) return 0;
+      const ms = parseDuration(value);
+      if (ms === undefined || ms <= 0) {
+        ctx.addIssue({ code: 'custom', message: 'must be a duration such as 6h or 30m, or 0 to turn it off' });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+export const reconciliationConfig = defineConfigSection('reconciliation', {
+  /** How often each platform instance is asked for envelopes that finished; 0 turns reconciliation off. */
+  RECONCILE_INTERVAL: durationOrOff('6h'),
+  /** How far back the first run of a platform instance looks. */
+  RECONCILE_LOOKBACK: duration('30d'),
+  /** Finished envelopes found while no callback came for this long: ops are told callbacks look broken. */
+  CALLBACK_SILENCE_ALERT: duration('24h'),
+});
+
 export const mailConfig = defineConfigSection('mail', {
   SMTP_URL: optionalUrl,
   MAIL_FROM: z.string().default('esign-archiver@localhost'),
@@ -244,6 +268,7 @@ export const CORE_SECTIONS = {
   intake: intakeConfig,
   tokens: tokensConfig,
   archive: archiveConfig,
+  reconciliation: reconciliationConfig,
   storage: storageConfig,
   mail: mailConfig,
   admin: adminConfig,

@@ -2,6 +2,7 @@ import { AdminAction } from '../admin/admin-action.entity';
 import { OAuthState } from '../senders/oauth-state.entity';
 import { NotedEvent } from '../intake/noted-event.entity';
 import { OutboundMail } from '../notifications/outbound-mail.entity';
+import { ReconciliationRun } from '../reconciliation/reconciliation-run.entity';
 import { EnvelopeSender } from '../senders/envelope-sender.entity';
 import { Sender } from '../senders/sender.entity';
 import { TransferAttempt } from '../transfers/transfer-attempt.entity';
@@ -18,4 +19,5 @@ export const ENTITIES = [
   AdminAction,
   OutboundMail,
   OAuthState,
+  ReconciliationRun,
 ];

@@ -82,6 +82,39 @@ export class MetricsService {
         this.set(rows[0]?.age ?? 0);
       },
     });
+    // Reconciliation runs on one replica at a time: the database, not this process, knows the last run.
+    new Gauge({
+      name: 'esign_reconciliation_last_run_timestamp_seconds',
+      help: 'When the last finished reconciliation run of each platform instance ended (Unix time).',
+      labelNames: ['platform', 'outcome'] as const,
+      registers: [this.registry],
+      async collect() {
+        const rows = await dataSource
+          .query<{ platform: string; outcome: string; at: number }[]>(
+            `SELECT DISTINCT ON (platform) platform, outcome, extract(epoch FROM finished_at)::float8 AS at
+               FROM reconciliation_runs WHERE finished_at IS NOT NULL ORDER BY platform, finished_at DESC`,
+          )
+          .catch(() => []);
+        this.reset();
+        for (const r of rows) this.set({ platform: r.platform, outcome: r.outcome }, r.at);
+      },
+    });
+    new Gauge({
+      name: 'esign_transfers_found_by_reconciliation_7d',
+      help: 'Transfers of the last 7 days that reconciliation created: finished envelopes no callback announced.',
+      labelNames: ['platform'] as const,
+      registers: [this.registry],
+      async collect() {
+        const rows = await dataSource
+          .query<{ platform: string; n: number }[]>(
+            `SELECT platform, count(*)::int AS n FROM transfers
+              WHERE origin = 'reconciliation' AND created_at > now() - interval '7 days' GROUP BY platform`,
+          )
+          .catch(() => []);
+        this.reset();
+        for (const r of rows) this.set({ platform: r.platform }, r.n);
+      },
+    });
   }
 
   /** Every label value must come from a closed set (see `callbackLabels`), never from the request. */

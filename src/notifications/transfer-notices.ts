@@ -114,6 +114,40 @@ export class TransferNotices {
     );
   }
 
+  /**
+   * Reconciliation found finished envelopes no callback announced, while no callback has come from the
+   * platform instance for longer than the alert threshold: its callbacks look broken. One mail per
+   * silence (keyed by the last callback seen).
+   */
+  async callbacksSilent(report: {
+    platform: { name: string; display: PlatformDisplay };
+    lastCallbackAt: Date | null;
+    foundWithoutCallback: number;
+    oldestEnvelopeId: string;
+  }): Promise<void> {
+    if (this.mail.ALERT_TO.length === 0) return;
+    const { platform, lastCallbackAt } = report;
+    await this.outbox.enqueue({
+      kind: 'callbacks_silent',
+      dedupeKey: `callbacks_silent:${platform.name}:${lastCallbackAt?.toISOString() ?? 'never'}`,
+      transferId: null,
+      recipients: [...this.mail.ALERT_TO],
+      subject: `${platform.display.name} callbacks look broken (${platform.name})`,
+      body: [
+        `Reconciliation found ${report.foundWithoutCallback} finished envelope(s) on ${platform.display.name} (${platform.name}) that no callback announced,`,
+        lastCallbackAt
+          ? `and the last callback from it arrived at ${lastCallbackAt.toISOString()}.`
+          : `and no callback from it has ever arrived.`,
+        ``,
+        `Oldest such envelope: ${report.oldestEnvelopeId}`,
+        ``,
+        `The envelopes are being archived all the same, but only as often as reconciliation runs.`,
+        `Check the callback URL(s) configured on the platform, their authentication, and the way in.`,
+        ...(this.publicLink('/admin') ? [``, `Admin page: ${this.publicLink('/admin')}`] : []),
+      ].join('\n'),
+    });
+  }
+
   private publicLink(path: string): string | undefined {
     const base = this.service.PUBLIC_BASE_URL;
     return base ? `${base.replace(/\/$/, '')}${path}` : undefined;

@@ -57,6 +57,30 @@ export class SenderTokenResolver {
     return { kind: 'none', fallbackTokenSetting: strategy.fallbackTokenSetting };
   }
 
+  /**
+   * Every usable credential of a platform instance, for listing its envelopes: each granted sender's
+   * token, then the fallback token (`sender` null). A token that cannot be opened is skipped and named in
+   * `problems` (never the token itself).
+   */
+  async everyCredential(
+    platform: SigningPlatform,
+  ): Promise<{ credentials: { token?: string; sender: SenderRef | null }[]; problems: string[] }> {
+    const strategy = platform.credentials;
+    if (strategy.kind === 'instance') return { credentials: [{ sender: null }], problems: [] };
+    const credentials: { token?: string; sender: SenderRef | null }[] = [];
+    const problems: string[] = [];
+    for (const row of await this.senders.granted(platform.name)) {
+      try {
+        const opened = this.open(row);
+        if (opened.kind === 'token') credentials.push({ token: opened.token, sender: opened.sender });
+      } catch (error) {
+        problems.push((error as Error).message);
+      }
+    }
+    if (strategy.fallbackToken) credentials.push({ token: strategy.fallbackToken, sender: null });
+    return { credentials, problems };
+  }
+
   /** The token of a sender by platform user id (the before-send page and re-consent). */
   async resolveSender(platform: string, platformUserId: string): Promise<SenderTokenResolution> {
     const row = await this.senders.findByPlatformUser(platform, platformUserId);

@@ -85,6 +85,28 @@ export class SenderRepository {
     );
   }
 
+  /** Senders of a platform instance whose token is stored and not known to be refused. */
+  async granted(platform: string): Promise<SenderRecord[]> {
+    return this.dataSource.query(
+      `SELECT ${SENDER_COLUMNS} FROM senders
+        WHERE platform = $1 AND consent_state = 'granted' AND token_ciphertext IS NOT NULL
+        ORDER BY id`,
+      [platform],
+    );
+  }
+
+  /**
+   * Notes who sent an envelope that reconciliation found with that sender's token, unless someone is
+   * noted already (a note from the before-send page stays).
+   */
+  async noteEnvelopeSenderIfAbsent(platform: string, envelopeId: string, senderId: string): Promise<void> {
+    await this.dataSource.query(
+      `INSERT INTO envelope_senders (platform, envelope_id, sender_id) VALUES ($1, $2, $3)
+       ON CONFLICT (platform, envelope_id) DO NOTHING`,
+      [platform, envelopeId, senderId],
+    );
+  }
+
   /**
    * Notes, before the draft is sent, that this sender is sending it, keyed by the draft id: if the
    * platform keeps the id for the envelope, or our answer is lost after the send, the note is what

@@ -9,6 +9,9 @@ import { StorageError, type StorageErrorCode } from '../storage/storage-error';
 export type ArchiveErrorClass =
   | 'TRANSIENT' // worth retrying: 5xx, timeouts, resets, 429, S3 or database hiccups
   | 'UNAUTHORIZED' // the sender's token was rejected: needs consent again
+  | 'FORBIDDEN' // the token works, but not for this envelope (permission, licence): this transfer fails
+  | 'UNKNOWN_STATUS' // the platform reports a status the service does not know
+  | 'UNSUPPORTED' // the platform cannot serve this envelope through its API (e.g. created through an old API)
   | 'NOT_FOUND' // the envelope is gone on the platform
   | 'FILE_MISSING' // a file the platform lists answers 404
   | 'TOO_LARGE' // a file is larger than the per-file limit
@@ -42,9 +45,12 @@ export class ArchiveError extends AppError<ArchiveErrorClass> {
 /** What each platform error means for a transfer. */
 const PLATFORM_OUTCOMES: Record<PlatformErrorCode, ArchiveErrorClass> = {
   UNAUTHORIZED: 'UNAUTHORIZED',
+  FORBIDDEN: 'FORBIDDEN',
   NOT_FOUND: 'NOT_FOUND',
   RATE_LIMITED: 'TRANSIENT',
   TRANSIENT: 'TRANSIENT',
+  UNKNOWN_STATUS: 'UNKNOWN_STATUS',
+  UNSUPPORTED: 'UNSUPPORTED',
   PROTOCOL: 'PROTOCOL',
 };
 

@@ -4,6 +4,7 @@ import { PinoLogger } from 'nestjs-pino';
 import type { ArchiveConfig } from '../config/app-config';
 import { archiveConfig } from '../config/config.schema';
 import { IntervalJob, type IntervalJobSchedule } from '../common/interval-job';
+import { ArchiveError } from './archive-error';
 import { ArchiveService } from './archive.service';
 import { TransferRepository, type ClaimedTransfer } from './transfer.repository';
 import { workerName } from './worker-identity';
@@ -81,7 +82,7 @@ export class ArchiveJob extends IntervalJob {
         }
         this.claims.heartbeat(claim, this.config.ARCHIVE_LEASE_MS).then(
           (held) => {
-            if (!held) abort.abort(new Error('lease lost'));
+            if (!held) abort.abort(new ArchiveError('another worker took the transfer over', 'LEASE_LOST'));
           },
           // The database may be briefly away; the lease still has time left.
           (error: unknown) => this.logger.warn(`heartbeat failed: ${(error as Error).message}`),
@@ -102,7 +103,8 @@ export class ArchiveJob extends IntervalJob {
   override async beforeApplicationShutdown(): Promise<void> {
     await super.beforeApplicationShutdown();
     const runs = [...this.running.values()];
-    for (const r of runs) r.abort.abort(new Error('shutting down'));
+    // Interrupted, not failed: the transfer is retried (by this worker's successor or another).
+    for (const r of runs) r.abort.abort(new ArchiveError('the worker is shutting down', 'TRANSIENT'));
     await Promise.race([
       Promise.allSettled(runs.map((r) => r.done)),
       new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref()),

@@ -47,6 +47,8 @@ const DOCUMENT_COLUMNS = `id, kind, platform_file_id AS "platformFileId", file_n
 
 /** Tags the service always sets; they win over look-alikes in the metadata. The rest of S3's ten come from the metadata. */
 const SYSTEM_TAGS = ['platform', 'envelope-status', 'document-kind'] as const;
+/** What an ended envelope always keeps: its audit trails, the envelope's and each document's. */
+const AUDIT_TRAIL_KINDS: readonly string[] = ['audit_trail_pdf', 'audit_trail_xml', 'document_audit_trail'];
 /** A platform's file name as kept in the database, the manifest and the object's metadata. */
 const MAX_NAME_CHARS = 512;
 const MAX_NAME_METADATA_BYTES = 700;
@@ -212,8 +214,13 @@ export class ArchiveService {
         'PROTOCOL',
       );
     }
+    // Nothing signed to keep for a completed envelope is a platform answer to look at, never an empty
+    // archive followed by a delete.
+    if (envelope.phase === 'completed' && !files.some((f) => f.kind === 'signed_document')) {
+      throw new ArchiveError('the platform lists no signed document for the completed envelope', 'PROTOCOL');
+    }
     if (envelope.phase === 'completed' || this.config.ARCHIVE_UNFINISHED_DOCUMENTS) return files;
-    return files.filter((f) => f.kind === 'audit_trail_pdf' || f.kind === 'audit_trail_xml');
+    return files.filter((f) => AUDIT_TRAIL_KINDS.includes(f.kind));
   }
 
   /** Records every file to copy with its object key; keys chosen once stay the same on retries. */

@@ -15,6 +15,7 @@ export const SHORT_RETRY_CLASSES: readonly ArchiveErrorClass[] = [
   'TOO_LARGE',
   'INTEGRITY',
   'PROTOCOL',
+  'UNKNOWN_STATUS',
   'INTERNAL',
 ];
 export const SHORT_RETRY_ATTEMPTS = 3;
@@ -44,6 +45,7 @@ const FAILURE_CAUSES: Partial<Record<ArchiveErrorClass, string>> = {
   FILE_MISSING: 'file_missing',
   TOO_LARGE: 'file_too_large',
   PROTOCOL: 'protocol_error',
+  UNKNOWN_STATUS: 'unknown_status',
   INTERNAL: 'internal_error',
   NO_TOKEN: 'no_token',
 };
@@ -76,6 +78,11 @@ export function decideAfterError(
     case 'CONFLICT':
       // Never overwritten: a person decides which copy is right.
       return { state: 'failed', cause: 'copy_conflict' };
+    case 'FORBIDDEN':
+      // The sender's token works; this one envelope is not allowed for it. Their other envelopes go on.
+      return { state: 'failed', cause: 'forbidden' };
+    case 'UNSUPPORTED':
+      return { state: 'failed', cause: 'unsupported_envelope' };
     case 'TRANSIENT':
     case 'LEASE_LOST':
     case 'CORRUPT':
@@ -83,6 +90,7 @@ export function decideAfterError(
     case 'FILE_MISSING':
     case 'TOO_LARGE':
     case 'PROTOCOL':
+    case 'UNKNOWN_STATUS':
     case 'INTERNAL':
       // Judged below, by their streak, the attempts and the age.
       break;

@@ -28,3 +28,7 @@ export const RETRYABLE_STATES: readonly TransferState[] = [
   'waiting',
   'dismissed',
 ];
+
+/** Who asked for a transfer. */
+export const TRANSFER_ORIGINS = ['callback', 'reconciliation'] as const;
+export type TransferOrigin = (typeof TRANSFER_ORIGINS)[number];

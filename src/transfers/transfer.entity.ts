@@ -1,5 +1,5 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn, Unique } from 'typeorm';
-import type { TransferState } from './transfer-state';
+import type { TransferOrigin, TransferState } from './transfer-state';
 
 @Entity({ name: 'transfers' })
 @Unique('uq_transfers_envelope', ['platform', 'envelopeId'])
@@ -20,6 +20,10 @@ export class Transfer {
 
   @Column({ type: 'text', default: 'pending' })
   state!: TransferState;
+
+  /** Who asked for the transfer: a platform's callback, or reconciliation finding the finished envelope. */
+  @Column({ type: 'text', default: 'callback' })
+  origin!: TransferOrigin;
 
   /** Short machine-readable reason for the current state (e.g. never_finished, corrupt_pdf). */
   @Column({ type: 'text', nullable: true })

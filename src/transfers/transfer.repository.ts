@@ -9,6 +9,7 @@ import {
   LEASED_STATES,
   RETRYABLE_STATES,
   TRANSFER_STATES,
+  type TransferOrigin,
   type TransferState,
 } from './transfer-state';
 
@@ -91,6 +92,22 @@ export const DISMISSABLE_STATES: readonly TransferState[] = TRANSFER_STATES.filt
   (s) => !FINAL_STATES.includes(s) && !LEASED_STATES.includes(s),
 );
 
+/** Keys in a stable order, so concurrent writers (other replicas) cannot deadlock on each other. */
+function ensureDueParams(envelopes: readonly DueEnvelope[]): [string[], string[]] {
+  const keyed = new Map(envelopes.map((e) => [`${e.platform}\u0000${e.envelopeId}`, e]));
+  const sorted = [...keyed.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, e]) => e);
+  return [sorted.map((e) => e.platform), sorted.map((e) => e.envelopeId)];
+}
+
+/** The insert behind ensure-due, its two arrays after `base` parameters; a waiting transfer becomes due. */
+function ensureDueSql(base: number, origin: TransferOrigin): string {
+  return `INSERT INTO transfers AS tr (platform, envelope_id, origin)
+    SELECT platform, envelope_id, '${origin}' FROM unnest($${base + 1}::text[], $${base + 2}::text[]) AS k(platform, envelope_id)
+    ON CONFLICT ON CONSTRAINT uq_transfers_envelope DO UPDATE
+      SET next_attempt_at = now(), updated_at = now()
+      WHERE tr.state = 'waiting'`;
+}
+
 /**
  * The one owner of the `transfers` state machine: every write to the table is one of these named
  * transitions. Others may read the table; none writes it.
@@ -113,23 +130,38 @@ export class TransferRepository {
     runner: DataSource | EntityManager,
     along?: { sql: string; params: readonly unknown[] },
   ): Promise<number> {
-    const keyed = new Map(envelopes.map((e) => [`${e.platform}\u0000${e.envelopeId}`, e]));
-    const sorted = [...keyed.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, e]) => e);
     const base = along?.params.length ?? 0;
     const rows = await queryRows<{ n: number }>(
       runner,
       `WITH ${along ? `along AS (${along.sql} RETURNING 1),` : ''} work AS (
-         INSERT INTO transfers AS tr (platform, envelope_id)
-         SELECT * FROM unnest($${base + 1}::text[], $${base + 2}::text[])
-         ON CONFLICT ON CONSTRAINT uq_transfers_envelope DO UPDATE
-           SET next_attempt_at = now(), updated_at = now()
-           WHERE tr.state = 'waiting'
+         ${ensureDueSql(base, 'callback')}
          RETURNING 1
        )
        SELECT count(*)::int AS n FROM work`,
-      [...(along?.params ?? []), sorted.map((e) => e.platform), sorted.map((e) => e.envelopeId)],
+      [...(along?.params ?? []), ...ensureDueParams(envelopes)],
     );
     return rows[0].n;
+  }
+
+  /**
+   * Reconciliation's ensure-due: transfers for finished envelopes no callback announced are created with
+   * origin `reconciliation`; existing ones are left as they are (a waiting one becomes due). Returns
+   * the transfers it created.
+   */
+  async ensureFound(
+    envelopes: readonly DueEnvelope[],
+    runner: DataSource | EntityManager,
+  ): Promise<DueEnvelope[]> {
+    if (envelopes.length === 0) return [];
+    return queryRows<DueEnvelope>(
+      runner,
+      `WITH work AS (
+         ${ensureDueSql(0, 'reconciliation')}
+         RETURNING tr.platform, tr.envelope_id, (xmax = 0) AS inserted
+       )
+       SELECT platform, envelope_id AS "envelopeId" FROM work WHERE inserted`,
+      ensureDueParams(envelopes),
+    );
   }
 
   /**

@@ -93,6 +93,7 @@ export async function runArchivePhase(
       S3_ENDPOINT: proxy.endpoint,
       S3_BUCKET: s3.bucket,
       ARCHIVE_ENABLED: 'true',
+      RECONCILE_INTERVAL: '0',
       ARCHIVE_CONCURRENCY: '2',
       ARCHIVE_POLL_INTERVAL_MS: '200',
       ARCHIVE_LEASE_MS: String(plan.leaseMs),

@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { EsignAnywhereClient } from '../../src/platforms/esignanywhere/esignanywhere.client';
+import type { PlatformErrorCode } from '../../src/platforms/platform-error';
 import {
   esignAnywhereClientOptions,
   esignAnywhereConfig,
@@ -540,31 +541,61 @@ describe('EsignAnywhereClient against the eSignAnyWhere simulator', () => {
     });
 
     it(
-      'PROTOCOL when Documents disappears from the files answer (never an envelope without documents)',
+      'reads a files answer without Documents as no documents (the pipeline refuses that for a completed envelope)',
       T,
       async () => {
         const { userId, token } = sender();
         const envelope = completedEnvelope(userId);
         sim.addFault({
           endpoint: 'envelope.files',
+          times: 1,
           fault: {
             kind: 'mutateJson',
             mutate: (body) => {
-              const { Documents, ...rest } = body as Record<string, unknown>;
-              return { ...rest, SignedDocuments: Documents };
+              const { Documents: _documents, ...rest } = body as Record<string, unknown>;
+              return rest;
             },
           },
         });
-        await rejectsWithPlatformError(
-          client().listFiles(token, envelope.id),
-          'PROTOCOL',
-          /files.*Documents/,
-        );
+        const files = await client().listFiles(token, envelope.id);
+        assert.deepEqual(files.documents, []);
+        assert.ok(files.auditTrail.fileId, 'the rest of the answer is still read');
       },
     );
 
     it(
-      'PROTOCOL for an unknown envelope status, a file id outside the allowlist, and a foreign envelope id',
+      'FORBIDDEN for 403, ERR0010 and ERR0014 (the token works, this envelope is not allowed); UNSUPPORTED for ERR0063',
+      T,
+      async () => {
+        const { userId, token } = sender();
+        const envelope = completedEnvelope(userId);
+        const c = client({ maxRetries: 0 });
+        const answers: [number, string | undefined, PlatformErrorCode][] = [
+          [403, undefined, 'FORBIDDEN'],
+          [403, 'ERR0010', 'FORBIDDEN'],
+          [400, 'ERR0010', 'FORBIDDEN'],
+          [403, 'ERR0014', 'FORBIDDEN'],
+          [400, 'ERR0063', 'UNSUPPORTED'],
+          [401, 'ERR0010', 'UNAUTHORIZED'],
+        ];
+        for (const [status, errorId, code] of answers) {
+          sim.addFault({
+            endpoint: 'envelope.get',
+            times: 1,
+            fault: {
+              kind: 'status',
+              status,
+              ...(errorId && { body: { ErrorId: errorId, Message: `${errorId} - refused`, TraceId: 't' } }),
+            },
+          });
+          const error = await rejectsWithPlatformError(c.getEnvelope(token, envelope.id), code);
+          assert.equal(error.status, status, `${status} ${errorId}`);
+        }
+      },
+    );
+
+    it(
+      'PROTOCOL for a status that is not text, a file id outside the allowlist, and a foreign envelope id',
       T,
       async () => {
         const { userId, token } = sender();
@@ -572,7 +603,7 @@ describe('EsignAnywhereClient against the eSignAnyWhere simulator', () => {
         sim.addFault({
           endpoint: 'envelope.get',
           times: 1,
-          fault: { kind: 'mutateJson', mutate: (b) => ({ ...(b as object), EnvelopeStatus: 'Archived' }) },
+          fault: { kind: 'mutateJson', mutate: (b) => ({ ...(b as object), EnvelopeStatus: 17 }) },
         });
         await rejectsWithPlatformError(
           client().getEnvelope(token, envelope.id),

@@ -33,6 +33,8 @@ export async function startTestApp(
     DATABASE_URL: db.url,
     CALLBACK_TOKEN: TEST_CALLBACK_TOKEN,
     ARCHIVE_ENABLED: 'false',
+    // Reconciliation asks the platform at start; tests about it turn it on.
+    RECONCILE_INTERVAL: '0',
     // Embedded S3 and mail files of a test never land in the project's .data folder.
     DATA_DIR: mkdtempSync(join(tmpdir(), 'archiver-data-')),
     ...env,

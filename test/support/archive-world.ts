@@ -90,6 +90,7 @@ export class ArchiveWorld {
       MAIL_FROM: 'archiver@example.com',
       ALERT_TO: 'ops@example.com',
       ARCHIVE_ENABLED: 'true',
+      RECONCILE_INTERVAL: '0',
       ARCHIVE_POLL_INTERVAL_MS: '100',
       ARCHIVE_LEASE_MS: '3000',
       RETRY_BASE_DELAY_MS: '100',

@@ -528,6 +528,43 @@
         h('dd', {}, [time(c.lastReceivedAt)]),
       );
     }
+    for (const r of summary.reconciliation) {
+      const run = r.lastRun;
+      facts.push(
+        h('dt', { text: 'Reconciliation of ' + r.platform }),
+        h(
+          'dd',
+          {},
+          run === null
+            ? [h('span', { text: 'no run yet' })]
+            : [
+                h('span', {
+                  text:
+                    run.outcome === null
+                      ? 'running since '
+                      : run.outcome === 'ok'
+                        ? 'last run '
+                        : 'last run ' + run.outcome + ', ',
+                }),
+                time(run.finishedAt ?? run.startedAt),
+                h('span', {
+                  text:
+                    ': ' +
+                    run.found +
+                    ' finished, ' +
+                    run.created +
+                    ' had no callback' +
+                    (run.errors.length > 0 ? ' (' + run.errors[0] + ')' : ''),
+                }),
+              ],
+        ),
+        h('dt', { text: 'Missed callbacks, 7 days (' + r.platform + ')' }),
+        h('dd', {
+          text: String(r.foundOnlyByReconciliation7d),
+          className: r.foundOnlyByReconciliation7d > 0 ? 'warning' : '',
+        }),
+      );
+    }
     clear(byId('summary')).append(counts, h('dl', { className: 'facts' }, facts));
   }
 

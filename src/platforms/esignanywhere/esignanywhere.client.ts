@@ -82,9 +82,17 @@ export interface EsignAnywhereClientOptions {
 const LABEL = 'eSignAnyWhere';
 const VERIFY_WINDOW_START = new Date('2000-01-01T00:00:00Z');
 const VERIFY_WINDOW_END = new Date('2000-01-01T00:00:01Z');
-// eSAW error ids (v6 error list): ERR0007 MissingEnvelope, ERR0008 MissingFile, ERR0010 NotAllowedForUser.
-const NOT_FOUND_ERROR_IDS = new Set(['ERR0007', 'ERR0008']);
-const FORBIDDEN_ERROR_IDS = new Set(['ERR0010']);
+// eSAW error ids (v6 error list): ERR0007 MissingEnvelope, ERR0008 MissingFile, ERR0250 an unknown draft;
+// ERR0010 NotAllowedForUser, ERR0014 NotAllowedByLicense (their HTTP status is undocumented); ERR0063
+// InvalidEnvelopeApiVersion (an envelope created through API v5).
+const ERROR_ID_CODES: ReadonlyMap<string, PlatformErrorCode> = new Map([
+  ['ERR0007', 'NOT_FOUND'],
+  ['ERR0008', 'NOT_FOUND'],
+  ['ERR0250', 'NOT_FOUND'],
+  ['ERR0010', 'FORBIDDEN'],
+  ['ERR0014', 'FORBIDDEN'],
+  ['ERR0063', 'UNSUPPORTED'],
+]);
 
 /** An API call made with a sender's token; the rest of the request is added per call. */
 type ApiCall = Pick<PlatformRequest, 'operation' | 'method' | 'url' | 'body' | 'idempotent'>;
@@ -492,10 +500,9 @@ function findRequestBody(filter: EsawEnvelopeFilter): Record<string, unknown> {
 function apiError(answer: FailedAnswer): PlatformError {
   const body = parseApiError(answer.text);
   let code = codeForStatus(answer.status);
-  if (code === 'PROTOCOL' && answer.status >= 400 && body?.ErrorId) {
-    if (NOT_FOUND_ERROR_IDS.has(body.ErrorId)) code = 'NOT_FOUND';
-    else if (FORBIDDEN_ERROR_IDS.has(body.ErrorId)) code = 'UNAUTHORIZED';
-  }
+  // The error id says more than a 4xx status, except that a 401 is always a refused token.
+  const byId = body?.ErrorId ? ERROR_ID_CODES.get(body.ErrorId) : undefined;
+  if (byId && answer.status >= 400 && answer.status < 500 && answer.status !== 401) code = byId;
   return statusError(answer, describeApiError(body, answer), code);
 }
 

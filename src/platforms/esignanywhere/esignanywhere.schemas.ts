@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import {
-  ESAW_ENVELOPE_STATUSES,
   type EsawActivity,
   type EsawContact,
   type EsawEnvelope,
@@ -12,9 +11,9 @@ import {
 } from './esignanywhere.types';
 
 // Wire schemas for eSignAnyWhere REST API v6 (PascalCase, field names from the v6 swagger). Unknown
-// fields are ignored; fields we act on are strict, so a renamed or retyped field fails here with its
-// path instead of becoming `undefined` further down (a renamed `Documents` must never look like an
-// envelope without documents: the pipeline would archive nothing and delete the envelope).
+// fields are ignored. The swagger makes every response field optional, so absent or null optional
+// fields are absent here, not errors; ids and types that are present are checked strictly. A completed
+// envelope that lists no signed document is refused by the pipeline, never archived as empty.
 
 export const GUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 /** File ids are opaque to us; this allowlist is what may ever be put into a URL path. */
@@ -45,7 +44,8 @@ const dateTime = z
   .refine((v) => !Number.isNaN(Date.parse(v)), 'must be a date-time')
   .nullish()
   .transform((v) => v ?? undefined);
-const envelopeStatus = z.enum(ESAW_ENVELOPE_STATUSES);
+/** A status word as given: one the service does not know is reported (UNKNOWN_STATUS), not a parse error. */
+const envelopeStatus = z.string().min(1).max(64);
 
 const contactSchema = z
   .object({ Email: optionalString, GivenName: optionalString, Surname: optionalString })
@@ -97,11 +97,10 @@ export const envelopeResponseSchema = z
     Name: nameString,
     SentDate: dateTime,
     EnvelopeBulkParentId: optionalString,
-    SenderUserInformation: z.object({
-      Email: z.string().min(1),
-      GivenName: optionalString,
-      Surname: optionalString,
-    }),
+    SenderUserInformation: z
+      .object({ Email: optionalString, GivenName: optionalString, Surname: optionalString })
+      .nullish()
+      .transform((v) => v ?? { Email: undefined, GivenName: undefined, Surname: undefined }),
     Activities: z
       .array(activitySchema)
       .nullish()
@@ -112,9 +111,10 @@ export const envelopeResponseSchema = z
       id: raw.Id,
       status: raw.EnvelopeStatus,
       name: raw.Name,
-      sender: { email: raw.SenderUserInformation.Email },
+      sender: {},
       activities: raw.Activities.map(toActivity),
     };
+    if (raw.SenderUserInformation.Email) envelope.sender.email = raw.SenderUserInformation.Email;
     if (raw.SentDate !== undefined) envelope.sentDate = raw.SentDate;
     if (raw.EnvelopeBulkParentId !== undefined) envelope.bulkParentId = raw.EnvelopeBulkParentId;
     if (raw.SenderUserInformation.GivenName !== undefined)
@@ -126,8 +126,10 @@ export const envelopeResponseSchema = z
 
 export const configurationResponseSchema = z
   .object({
-    // Required as a key: a configuration without the key means the shape changed, not "no metadata".
-    MetaData: z.string().nullable(),
+    MetaData: z
+      .string()
+      .nullish()
+      .transform((v) => v ?? null),
   })
   .transform((raw): EsawEnvelopeConfiguration => ({ metaData: raw.MetaData }));
 
@@ -135,17 +137,21 @@ const fileRefSchema = z.object({ FileId: fileId, FileName: nameString });
 
 export const filesResponseSchema = z
   .object({
-    Documents: z.array(
-      fileRefSchema.extend({
-        AuditTrailFileId: optionalFileId,
-        Attachments: z
-          .array(fileRefSchema)
-          .nullish()
-          .transform((v) => v ?? []),
-        PageCount: optionalInt,
-        DocumentNumber: optionalInt,
-      }),
-    ),
+    // Often null for canceled, expired or rejected envelopes.
+    Documents: z
+      .array(
+        fileRefSchema.extend({
+          AuditTrailFileId: optionalFileId,
+          Attachments: z
+            .array(fileRefSchema)
+            .nullish()
+            .transform((v) => v ?? []),
+          PageCount: optionalInt,
+          DocumentNumber: optionalInt,
+        }),
+      )
+      .nullish()
+      .transform((v) => v ?? []),
     AuditTrail: z
       .object({ FileId: optionalFileId, XmlFileId: optionalFileId })
       .nullish()
@@ -195,7 +201,7 @@ export const findResponseSchema = z
             .transform((v) => v ?? undefined),
         }),
       )
-      .nullable(),
+      .nullish(),
   })
   .transform((raw): EsawFoundEnvelope[] =>
     (raw.Envelopes ?? []).map((e) => ({

@@ -34,12 +34,13 @@ export interface EsawActivity {
 
 export interface EsawEnvelope {
   id: string;
-  status: EsawEnvelopeStatus;
+  /** Known values are typed; a status added by a later platform version is passed through unchanged. */
+  status: EsawEnvelopeStatus | (string & {});
   name: string;
   /** As the platform wrote it (RFC 3339 date-time). */
   sentDate?: string;
   bulkParentId?: string;
-  sender: { email: string; givenName?: string; surname?: string };
+  sender: { email?: string; givenName?: string; surname?: string };
   activities: EsawActivity[];
 }
 
@@ -93,7 +94,7 @@ export interface EsawEnvelopeFilter {
 
 export interface EsawFoundEnvelope {
   id: string;
-  status: EsawEnvelopeStatus;
+  status: EsawEnvelopeStatus | (string & {});
   name: string;
   metaData: string | null;
   bulkParentId?: string;

@@ -28,7 +28,7 @@ function answer(status: number, headers: Record<string, string> = {}, text = '')
 describe('codeForStatus', () => {
   it('maps the statuses that speak for themselves, and everything else to PROTOCOL', () => {
     assert.equal(codeForStatus(401), 'UNAUTHORIZED');
-    assert.equal(codeForStatus(403), 'UNAUTHORIZED');
+    assert.equal(codeForStatus(403), 'FORBIDDEN');
     assert.equal(codeForStatus(404), 'NOT_FOUND');
     assert.equal(codeForStatus(410), 'NOT_FOUND');
     assert.equal(codeForStatus(429), 'RATE_LIMITED');

@@ -28,7 +28,8 @@ export type AnswerToError = (answer: FailedAnswer) => PlatformError;
 
 /** The error code an HTTP status means on its own; PROTOCOL for statuses that need the body to say more. */
 export function codeForStatus(status: number): PlatformErrorCode {
-  if (status === 401 || status === 403) return 'UNAUTHORIZED';
+  if (status === 401) return 'UNAUTHORIZED';
+  if (status === 403) return 'FORBIDDEN';
   if (status === 404 || status === 410) return 'NOT_FOUND';
   if (status === 429) return 'RATE_LIMITED';
   if (status === 408 || status >= 500) return 'TRANSIENT';

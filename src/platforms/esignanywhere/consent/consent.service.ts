@@ -230,7 +230,8 @@ export class ConsentService {
     try {
       identity = await this.esaw.whoAmI(token);
     } catch (error) {
-      const rejected = error instanceof PlatformError && error.code === 'UNAUTHORIZED';
+      const rejected =
+        error instanceof PlatformError && (error.code === 'UNAUTHORIZED' || error.code === 'FORBIDDEN');
       throw new ConsentError(
         rejected ? ConsentErrorCode.TOKEN_REJECTED : ConsentErrorCode.PLATFORM_UNAVAILABLE,
         rejected
@@ -335,7 +336,9 @@ function sendFailure(error: unknown, context: Record<string, string>): ConsentEr
       context,
     });
   }
-  if (error.code === 'UNAUTHORIZED') {
+  // A 403 (ERR0010: not allowed for this user) on the sender's own page may be a draft of someone else:
+  // the person at the browser is offered a sign-in, whose account the platform then names.
+  if (error.code === 'UNAUTHORIZED' || error.code === 'FORBIDDEN') {
     return new ConsentError(ConsentErrorCode.SEND_REFUSED, 'the platform refused the token for draft/send', {
       cause: error,
       context,
@@ -349,7 +352,8 @@ function sendFailure(error: unknown, context: Record<string, string>): ConsentEr
   }
   // A 4xx answer means the platform turned the request down: nothing was sent. Anything else (a
   // timeout, a reset, an unreadable success, an odd status) leaves the outcome open.
-  if (error.code === 'PROTOCOL' && error.status !== undefined && error.status >= 400 && error.status < 500) {
+  const turnedDown = error.code === 'PROTOCOL' || error.code === 'UNSUPPORTED';
+  if (turnedDown && error.status !== undefined && error.status >= 400 && error.status < 500) {
     return new ConsentError(ConsentErrorCode.SEND_REJECTED, 'the platform rejected draft/send', {
       cause: error,
       detail: `eSignAnyWhere answered HTTP ${error.status}.`,
