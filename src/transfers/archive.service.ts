@@ -48,7 +48,12 @@ const DOCUMENT_COLUMNS = `id, kind, platform_file_id AS "platformFileId", file_n
 /** Tags the service always sets; they win over look-alikes in the metadata. The rest of S3's ten come from the metadata. */
 const SYSTEM_TAGS = ['platform', 'envelope-status', 'document-kind'] as const;
 /** What an ended envelope always keeps: its audit trails, the envelope's and each document's. */
-const AUDIT_TRAIL_KINDS: readonly string[] = ['audit_trail_pdf', 'audit_trail_xml', 'document_audit_trail'];
+const AUDIT_TRAIL_KINDS: readonly string[] = [
+  'audit_trail_pdf',
+  'audit_trail_xml',
+  'audit_trail_json',
+  'document_audit_trail',
+];
 /** A platform's file name as kept in the database, the manifest and the object's metadata. */
 const MAX_NAME_CHARS = 512;
 const MAX_NAME_METADATA_BYTES = 700;

@@ -4,6 +4,7 @@ export const DOCUMENT_KINDS = [
   'signed_document',
   'audit_trail_pdf',
   'audit_trail_xml',
+  'audit_trail_json',
   'document_audit_trail',
   'legal_document',
   'attachment',
