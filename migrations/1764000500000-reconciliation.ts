@@ -22,7 +22,9 @@ export class Reconciliation1764000500000 implements MigrationInterface {
         errors jsonb NOT NULL DEFAULT '[]',
         outcome text
       )`);
-    await q.query(`CREATE INDEX ix_reconciliation_runs_platform ON reconciliation_runs (platform, started_at)`);
+    await q.query(
+      `CREATE INDEX ix_reconciliation_runs_platform ON reconciliation_runs (platform, started_at)`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

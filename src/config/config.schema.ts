@@ -235,7 +235,10 @@ const durationOrOff = (fallback: string) =>
       if (/^\s*(0|off)\s*$/i.test(value)) return 0;
       const ms = parseDuration(value);
       if (ms === undefined || ms <= 0) {
-        ctx.addIssue({ code: 'custom', message: 'must be a duration such as 6h or 30m, or 0 to turn it off' });
+        ctx.addIssue({
+          code: 'custom',
+          message: 'must be a duration such as 6h or 30m, or 0 to turn it off',
+        });
         return z.NEVER;
       }
       return ms;
