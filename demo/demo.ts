@@ -1,5 +1,5 @@
-// npm run demo [-- --once]: the service on embedded PostgreSQL and S3, wired to the eSignAnyWhere
-// simulator, with a handful of envelopes sent through (one of them failing). Prints where each
+// npm run demo [-- --once]: the service on embedded PostgreSQL and S3, wired to the eSignAnyWhere,
+// OneSpan Sign and Conga Sign simulators, with a handful of envelopes sent through (one of them failing). Prints where each
 // document landed and what failed, then stays up for a look at the admin page (or exits with --once).
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
@@ -10,6 +10,7 @@ import { ConfigError, loadConfig } from '../src/config/app-config';
 import { EMBEDDED_S3 } from '../src/storage/storage.module';
 import type { EmbeddedS3 } from '../src/storage/embedded-s3';
 import { EsignAnywhereSimulator } from '../test/simulators/esignanywhere/esignanywhere.simulator';
+import { OnespanSimulator } from '../test/simulators/onespan/onespan.simulator';
 
 const once = process.argv.includes('--once');
 const TERMINAL = ['done', 'failed', 'gone', 'needs_consent', 'dismissed'];
@@ -37,6 +38,14 @@ async function main(): Promise<void> {
     surname: 'Sender',
   });
 
+  // OneSpan Sign with an account API key, and Conga Sign through Conga's gateway and token.
+  const onespan = new OnespanSimulator();
+  const conga = new OnespanSimulator();
+  await Promise.all([onespan.start(), conga.start()]);
+  conga.registerCongaClient({ clientId: 'demo-conga', clientSecret: 'demo-conga-secret' });
+  const oneSpanCallbackKey = randomBytes(18).toString('base64url');
+  const congaCallbackToken = randomBytes(18).toString('base64url');
+
   let config;
   try {
     config = loadConfig({
@@ -56,6 +65,14 @@ async function main(): Promise<void> {
       ADMIN_TOKENS: `demo:${adminToken}`,
       ESAW_BASE_URL: simUrl,
       ESAW_API_TOKEN: token,
+      ONESPAN_BASE_URL: onespan.baseUrl,
+      ONESPAN_API_KEY: onespan.createApiKey(),
+      ONESPAN_CALLBACK_KEY: oneSpanCallbackKey,
+      CONGA_BASE_URL: `${conga.url}/api/sign`,
+      CONGA_CLIENT_ID: 'demo-conga',
+      CONGA_CLIENT_SECRET: 'demo-conga-secret',
+      CONGA_TOKEN_URL: conga.congaTokenUrl,
+      CONGA_CALLBACK_TOKEN: congaCallbackToken,
     });
   } catch (error) {
     console.error(error instanceof ConfigError ? error.message : error);
@@ -69,6 +86,16 @@ async function main(): Promise<void> {
   );
   console.log(`service:   ${publicUrl}  (data under ${config.service.DATA_DIR}/)`);
   console.log(`simulator: ${simUrl}`);
+  onespan.configure({
+    callbackUrl: `${publicUrl}/callbacks/onespan`,
+    callbackAuth: { type: 'key', key: oneSpanCallbackKey },
+  });
+  conga.configure({
+    callbackUrl: `${publicUrl}/callbacks/conga`,
+    callbackAuth: { type: 'bearer', token: congaCallbackToken },
+  });
+  console.log(`OneSpan:   ${onespan.baseUrl}`);
+  console.log(`Conga:     ${conga.url}/api/sign`);
 
   const meta = (customer: string, type: string) =>
     `<Dms><Customer><Id>${customer}</Id></Customer><DocType>${type}</DocType></Dms>`;
@@ -111,16 +138,33 @@ async function main(): Promise<void> {
     fault: { kind: 'corruptPdf', mode: 'trailer' },
   });
 
+  const packages = [
+    { platform: 'onespan', sim: onespan, name: 'Loan agreement (OneSpan Sign)' },
+    { platform: 'conga', sim: conga, name: 'Service order (Conga Sign)' },
+  ].map((p) => ({
+    ...p,
+    id: p.sim.createPackage({
+      status: 'SENT',
+      name: p.name,
+      data: { customer: 'C-5005', docType: 'agreement' },
+      documents: [{ id: 'agreement', name: 'Agreement', size: 60_000 }],
+      signers: [{ email: 'borrower@example.com' }],
+    }).id,
+  }));
+  for (const p of packages) p.sim.finishPackage(p.id, 'COMPLETED');
+
   sim.finishEnvelope(envelopes[0].id, 'Completed');
   sim.finishEnvelope(envelopes[1].id, 'Completed');
   sim.finishEnvelope(envelopes[2].id, 'Rejected');
   sim.finishEnvelope(envelopes[3].id, 'Completed');
-  console.log(`\nsent ${envelopes.length} envelopes through; waiting for the archive job...`);
+  console.log(
+    `\nsent ${envelopes.length + packages.length} envelopes through; waiting for the archive job...`,
+  );
 
   const db = app.get(DataSource);
   const bucket =
     config.storage.S3_BUCKET ?? app.get<EmbeddedS3 | null>(EMBEDDED_S3, { strict: false })?.bucket;
-  const ids = envelopes.map((e) => e.id);
+  const ids = [...envelopes.map((e) => e.id), ...packages.map((p) => p.id)];
   const deadline = Date.now() + 120_000;
   let rows: {
     envelope_id: string;
@@ -148,7 +192,11 @@ async function main(): Promise<void> {
   }
 
   console.log('\nsummary');
-  for (const envelope of envelopes) {
+  const shown = [
+    ...envelopes.map((e) => ({ id: e.id, name: e.name, deleted: () => sim.getEnvelope(e.id)?.deleted })),
+    ...packages.map((p) => ({ id: p.id, name: p.name, deleted: () => p.sim.getPackage(p.id)?.deleted })),
+  ];
+  for (const envelope of shown) {
     const row = rows.find((r) => r.envelope_id === envelope.id);
     console.log(`\n  ${envelope.name} (${envelope.id})`);
     if (!row) {
@@ -165,8 +213,7 @@ async function main(): Promise<void> {
       console.log(
         `    ${d.kind.padEnd(16)} s3://${bucket}/${d.s3_key}  ${d.size} B  sha256 ${d.sha256?.slice(0, 16)}...`,
       );
-    const deleted = sim.getEnvelope(envelope.id)?.deleted;
-    console.log(`    deleted on the platform: ${deleted ? 'yes' : 'no'}`);
+    console.log(`    deleted on the platform: ${envelope.deleted() ? 'yes' : 'no'}`);
   }
   console.log(
     `\nmail: ${config.mail.SMTP_URL ? 'sent through SMTP_URL' : `written to ${join(config.service.DATA_DIR, 'mail')}/`}`,
@@ -176,7 +223,7 @@ async function main(): Promise<void> {
 
   const stop = async () => {
     await app.close();
-    await sim.stop();
+    await Promise.all([sim.stop(), onespan.stop(), conga.stop()]);
     process.exit(0);
   };
   if (once) return stop();

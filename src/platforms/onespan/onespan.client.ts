@@ -1,5 +1,6 @@
 import type { OnModuleDestroy } from '@nestjs/common';
 import { z } from 'zod';
+import { codeForStatus, statusError } from '../http/error-translation';
 import { PlatformHttp, type PlatformDownload, type PlatformRequest } from '../http/platform-http';
 import { PlatformError } from '../platform-error';
 import { PACKAGE_ID_PATTERN } from './onespan-callback.parser';
@@ -248,6 +249,14 @@ export class OneSpanClient implements OnModuleDestroy {
         idempotent: true,
         secrets: [credential.clientSecret, basic],
         signal,
+        // The token endpoint's refusals (400 invalid client, 401, 403 disabled client) all mean the
+        // instance's credential is refused; 429 and 5xx keep their meaning.
+        toError: (answer) =>
+          statusError(
+            answer,
+            '',
+            [400, 401, 403].includes(answer.status) ? 'UNAUTHORIZED' : codeForStatus(answer.status),
+          ),
       },
       tokenSchema,
     );
