@@ -15,14 +15,15 @@ export class AdminSummaryService {
   constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
 
   async summary(): Promise<Summary> {
-    const [byCause, oldestDue, lastCallbacks, mail, platforms, now, reconciliation] = await Promise.all([
+    const [byCause, [due], lastCallbacks, mail, platforms, reconciliation] = await Promise.all([
       this.dataSource.query<{ state: TransferState; cause: string | null; count: number }[]>(
         `SELECT state, cause, count(*)::int AS count FROM transfers
           GROUP BY state, cause ORDER BY state, count DESC, cause NULLS FIRST`,
       ),
       this.dataSource.query<
         {
-          id: string;
+          now: Date;
+          id: string | null;
           platform: string;
           envelopeId: string;
           envelopeName: string | null;
@@ -31,11 +32,15 @@ export class AdminSummaryService {
           ageSeconds: number;
         }[]
       >(
-        `SELECT id, platform, envelope_id AS "envelopeId", envelope_name AS "envelopeName", state,
-                next_attempt_at AS "dueSince",
-                floor(extract(epoch FROM now() - next_attempt_at))::int AS "ageSeconds"
-           FROM transfers WHERE state = ANY($1::text[]) AND next_attempt_at <= now()
-          ORDER BY next_attempt_at LIMIT 1`,
+        // One statement gives the summary's time and the age measured against it, whatever the other
+        // queries' timing: `now` is always there, the transfer's columns only when one is due.
+        `SELECT now() AS now, d.* FROM (SELECT 1) one LEFT JOIN LATERAL (
+           SELECT id, platform, envelope_id AS "envelopeId", envelope_name AS "envelopeName", state,
+                  next_attempt_at AS "dueSince",
+                  floor(extract(epoch FROM now() - next_attempt_at))::int AS "ageSeconds"
+             FROM transfers WHERE state = ANY($1::text[]) AND next_attempt_at <= now()
+            ORDER BY next_attempt_at LIMIT 1
+         ) d ON true`,
         [DUE_STATES],
       ),
       this.dataSource.query<{ platform: string; lastReceivedAt: Date }[]>(
@@ -56,17 +61,27 @@ export class AdminSummaryService {
          )
          SELECT platform FROM p WHERE platform IS NOT NULL`,
       ),
-      this.dataSource.query<{ now: Date }[]>('SELECT now() AS now'),
       this.reconciliation(),
     ]);
     const byState = Object.fromEntries(TRANSFER_STATES.map((s) => [s, 0])) as Record<TransferState, number>;
     for (const row of byCause) byState[row.state] = (byState[row.state] ?? 0) + row.count;
-    const due = oldestDue[0];
+    const { now, ...oldest } = due;
     return {
-      generatedAt: now[0].now.toISOString(),
+      generatedAt: now.toISOString(),
       byState,
       byCause,
-      oldestDue: due ? { ...due, dueSince: due.dueSince.toISOString() } : null,
+      oldestDue:
+        oldest.id === null
+          ? null
+          : {
+              id: oldest.id,
+              platform: oldest.platform,
+              envelopeId: oldest.envelopeId,
+              envelopeName: oldest.envelopeName,
+              state: oldest.state,
+              dueSince: oldest.dueSince.toISOString(),
+              ageSeconds: oldest.ageSeconds,
+            },
       lastCallbacks: lastCallbacks.map((c) => ({
         platform: c.platform,
         lastReceivedAt: c.lastReceivedAt.toISOString(),

@@ -543,6 +543,25 @@ describe('admin page in Chromium', () => {
     assert.equal(await region.getByRole('table').count(), 0);
   });
 
+  it('shows the last reconciliation of each platform and the callbacks it found missing', async () => {
+    await db.query('DELETE FROM reconciliation_runs');
+    await db.query(
+      `INSERT INTO reconciliation_runs (platform, started_at, finished_at, window_from, window_to, found, created, outcome)
+       VALUES ('esignanywhere', now() - interval '2 minutes', now() - interval '1 minute', now() - interval '6 hours', now() - interval '2 minutes', 7, 2, 'ok')`,
+    );
+    await insertTransfer(db, failedSeed({ platform: 'esignanywhere' }));
+    await db.query(`UPDATE transfers SET origin = 'reconciliation'`);
+    await signIn();
+    const summary = page.locator('#summary');
+    await summary.getByText('Reconciliation of esignanywhere').waitFor();
+    assert.match(await summary.innerText(), /7 finished, 2 had no callback/);
+    const missed = summary.locator('dt', { hasText: 'Missed callbacks, 7 days (esignanywhere)' });
+    await missed.waitFor();
+    const value = summary.locator('dt:has-text("Missed callbacks, 7 days (esignanywhere)") + dd');
+    assert.equal(await value.innerText(), '1');
+    assert.match((await value.getAttribute('class')) ?? '', /warning/);
+  });
+
   describe('search and filters', () => {
     let seeded: Record<'rahmen' | 'nda' | 'kunde' | 'plain', { id: string; envelopeId: string }>;
     const results = () => page.getByRole('region', { name: 'Find transfers' });
