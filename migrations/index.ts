@@ -5,6 +5,7 @@ import { OAuthVerifierClearedAfterUse1764000210000 } from './1764000210000-oauth
 import { TransferEnvelopeName1764000300000 } from './1764000300000-transfer-envelope-name';
 import { OpaqueEnvelopeIds1764000400000 } from './1764000400000-opaque-envelope-ids';
 import { Reconciliation1764000500000 } from './1764000500000-reconciliation';
+import { PlatformChecksum1764000600000 } from './1764000600000-platform-checksum';
 
 /** Every migration, oldest first. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   TransferEnvelopeName1764000300000,
   OpaqueEnvelopeIds1764000400000,
   Reconciliation1764000500000,
+  PlatformChecksum1764000600000,
 ];

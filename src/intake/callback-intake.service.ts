@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
 import type { IntakeConfig } from '../config/app-config';
 import { intakeConfig } from '../config/config.schema';
 import {
@@ -26,6 +27,7 @@ export class CallbackIntakeService {
 
   constructor(
     @Inject(intakeConfig.KEY) private readonly config: IntakeConfig,
+    @Inject(DataSource) private readonly dataSource: DataSource,
     private readonly writer: NotedEventWriter,
   ) {}
 
@@ -54,6 +56,39 @@ export class CallbackIntakeService {
       throw this.noteFailure(error);
     }
     return 'noted';
+  }
+
+  /**
+   * Notes the known callbacks of one delivery that carries many (a platform's batch) in one
+   * transaction, all or none, and resolves after the commit. `first` runs first in that transaction:
+   * when it answers false (the delivery was noted before), nothing is written and the answer is
+   * `duplicate`.
+   */
+  async receiveAll(
+    callbacks: readonly IncomingCallback[],
+    first?: (manager: EntityManager) => Promise<boolean>,
+  ): Promise<{ outcome: 'noted' | 'duplicate'; noted: number }> {
+    const known = callbacks.filter((c) => c.known);
+    try {
+      return await this.withDeadline(
+        this.dataSource.transaction(async (manager) => {
+          if (first && !(await first(manager))) return { outcome: 'duplicate' as const, noted: 0 };
+          await this.writer.noteTogether(
+            known.map((c) => ({
+              platform: c.platform,
+              envelopeId: c.envelopeId,
+              action: c.action,
+              createsWork: c.createsWork,
+              request: c.request,
+            })),
+            manager,
+          );
+          return { outcome: 'noted' as const, noted: known.length };
+        }),
+      );
+    } catch (error) {
+      throw this.noteFailure(error);
+    }
   }
 
   // Only data the database refuses is the request's fault; every other failure may pass, so the

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { isInvalidDataError } from '../common/database-errors';
 import { TransferRepository } from '../transfers/transfer.repository';
 
@@ -82,7 +82,18 @@ export class NotedEventWriter {
     }
   }
 
-  private async write(notes: CallbackNote[]): Promise<void> {
+  /**
+   * Notes many callbacks inside the caller's transaction (one request that carries many changes), in
+   * one statement with their transfers: all or none, and outside the group commit.
+   */
+  async noteTogether(notes: readonly CallbackNote[], manager: EntityManager): Promise<void> {
+    if (notes.length > 0) await this.write(notes, manager);
+  }
+
+  private async write(
+    notes: readonly CallbackNote[],
+    runner: DataSource | EntityManager = this.dataSource,
+  ): Promise<void> {
     const events = new Map<string, { note: CallbackNote; n: number }>();
     const work = new Map<string, CallbackNote>();
     for (const note of notes) {
@@ -95,7 +106,7 @@ export class NotedEventWriter {
     // A stable order keeps concurrent writers (other replicas) from deadlocking on each other.
     const ev = [...events.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v);
     // One statement: the noted events and their transfers commit together, in one round trip.
-    await this.transfers.ensureDue([...work.values()], this.dataSource, {
+    await this.transfers.ensureDue([...work.values()], runner, {
       sql: NOTE_SQL,
       params: [
         ev.map((e) => e.note.platform),

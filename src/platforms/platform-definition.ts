@@ -24,6 +24,8 @@ export interface CallbackRouteLabels {
   readonly actions: readonly string[];
   /** The event a request names, read without trusting it (only a known one becomes a label). */
   actionOf(query: unknown, body: unknown): unknown;
+  /** The largest request body the route takes (a platform's batch of changes). Default 64 KiB. */
+  readonly maxBodyBytes?: number;
 }
 
 /**

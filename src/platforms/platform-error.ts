@@ -8,6 +8,8 @@ import { AppError } from '../common/app-error';
  * - RATE_LIMITED: the platform asked us to slow down (429); `retryAfterMs` says for how long when it told us.
  * - TRANSIENT: worth retrying later: 5xx, timeouts, connection resets, truncated bodies.
  * - UNKNOWN_STATUS: the platform reports a status the service does not know; retried, then shown to ops.
+ * - NOT_READY: the platform is preparing the object (restoring it from its own archive) and says when to
+ *   ask again (`retryAfterMs`): a wait, not a failure.
  * - UNSUPPORTED: the platform cannot serve this object through the API the service uses (an envelope
  *   made through an older API version); needs a person.
  * - PROTOCOL: the platform answered something we do not understand (bad JSON, changed shape, unexpected
@@ -20,6 +22,7 @@ export type PlatformErrorCode =
   | 'RATE_LIMITED'
   | 'TRANSIENT'
   | 'UNKNOWN_STATUS'
+  | 'NOT_READY'
   | 'UNSUPPORTED'
   | 'PROTOCOL';
 
@@ -30,6 +33,7 @@ export const PLATFORM_ERROR_CODES: readonly PlatformErrorCode[] = [
   'RATE_LIMITED',
   'TRANSIENT',
   'UNKNOWN_STATUS',
+  'NOT_READY',
   'UNSUPPORTED',
   'PROTOCOL',
 ];

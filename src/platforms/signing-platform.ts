@@ -40,6 +40,11 @@ export interface PlatformDownload {
   stream: Readable;
   contentType?: string;
   contentLength?: number;
+  /**
+   * The platform's own sha256 of the file (hex), when it gives one: the bytes read must match it or
+   * the file fails as corrupt, never archived; it is recorded in the manifest.
+   */
+  sha256?: string;
 }
 
 /** An envelope that reached a final phase, as a listing for reconciliation reports it. */

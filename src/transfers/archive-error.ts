@@ -11,6 +11,7 @@ export type ArchiveErrorClass =
   | 'UNAUTHORIZED' // the sender's token was rejected: needs consent again
   | 'FORBIDDEN' // the token works, but not for this envelope (permission, licence): this transfer fails
   | 'UNKNOWN_STATUS' // the platform reports a status the service does not know
+  | 'NOT_READY' // the platform is preparing a file (restoring it from its archive): wait as long as it says
   | 'UNSUPPORTED' // the platform cannot serve this envelope through its API (e.g. created through an old API)
   | 'NOT_FOUND' // the envelope is gone on the platform
   | 'FILE_MISSING' // a file the platform lists answers 404
@@ -18,6 +19,7 @@ export type ArchiveErrorClass =
   | 'CONFLICT' // another valid copy with different content holds the object key
   | 'CORRUPT' // a file said to be a PDF is not one
   | 'INTEGRITY' // the copy in S3 does not match what was read
+  | 'CHECKSUM' // the bytes read do not match the checksum the platform gives for the file
   | 'PROTOCOL' // the platform answered in a shape we do not understand
   | 'NO_TOKEN' // nobody's token is known for this envelope
   | 'NEVER_FINISHED' // the envelope stayed unfinished past the waiting window
@@ -50,6 +52,7 @@ const PLATFORM_OUTCOMES: Record<PlatformErrorCode, ArchiveErrorClass> = {
   RATE_LIMITED: 'TRANSIENT',
   TRANSIENT: 'TRANSIENT',
   UNKNOWN_STATUS: 'UNKNOWN_STATUS',
+  NOT_READY: 'NOT_READY',
   UNSUPPORTED: 'UNSUPPORTED',
   PROTOCOL: 'PROTOCOL',
 };

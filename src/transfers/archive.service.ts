@@ -24,6 +24,7 @@ import { ArchiveError, classifyError } from './archive-error';
 import { MetricsService } from '../metrics/metrics.service';
 import { metadataTags } from './envelope-metadata';
 import { DownloadGuard } from './download-guard.transform';
+import { DeclaredChecksumCheck } from './declared-checksum.transform';
 import { PdfSignatureCheck } from './pdf-signature.transform';
 import { decideAfterError, type RetryDecision } from './retry-policy';
 import { TransferRepository, type ClaimedTransfer, type TransitionPatch } from './transfer.repository';
@@ -39,11 +40,12 @@ interface DocumentRow {
   s3Key: string;
   size: string | null;
   sha256: string | null;
+  platformSha256: string | null;
   verifiedAt: Date | null;
 }
 
 const DOCUMENT_COLUMNS = `id, kind, platform_file_id AS "platformFileId", file_name AS "fileName",
-  s3_key AS "s3Key", size, sha256, verified_at AS "verifiedAt"`;
+  s3_key AS "s3Key", size, sha256, platform_sha256 AS "platformSha256", verified_at AS "verifiedAt"`;
 
 /** Tags the service always sets; they win over look-alikes in the metadata. The rest of S3's ten come from the metadata. */
 const SYSTEM_TAGS = ['platform', 'envelope-status', 'document-kind'] as const;
@@ -304,14 +306,21 @@ export class ArchiveService {
       onProgress: () => (claim.progressAt = Date.now()),
     };
     let body: Readable;
+    let platformSha256: string | null = null;
     try {
       DownloadGuard.checkAnnounced(label, download.contentLength, limits.maxBytes);
+      const checksum =
+        download.sha256 === undefined ? undefined : new DeclaredChecksumCheck(label, download.sha256);
       body = pipeline(download.stream, new DownloadGuard(label, limits), () => undefined);
+      if (pdf) body = pipeline(body, new PdfSignatureCheck(doc.fileName), () => undefined);
+      if (checksum) {
+        body = pipeline(body, checksum, () => undefined);
+        platformSha256 = download.sha256!.toLowerCase();
+      }
     } catch (error) {
       download.stream.destroy();
       throw error;
     }
-    if (pdf) body = pipeline(body, new PdfSignatureCheck(doc.fileName), () => undefined);
     try {
       const stored = await this.store.putStream({
         key: this.relativeKey(doc.s3Key),
@@ -334,16 +343,17 @@ export class ArchiveService {
       // `putStream` returns only a copy proven in the store (S3's sha256 of the stored bytes, or read back).
       const updated = await queryRows<{ verifiedAt: Date }>(
         this.dataSource,
-        `UPDATE transfer_documents d SET size = $3, sha256 = $4, s3_key = $5, verified_at = now()
+        `UPDATE transfer_documents d SET size = $3, sha256 = $4, s3_key = $5, platform_sha256 = $6, verified_at = now()
           WHERE d.id = $1 AND EXISTS (SELECT 1 FROM transfers t WHERE t.id = d.transfer_id AND t.claim_token = $2)
           RETURNING verified_at AS "verifiedAt"`,
-        [doc.id, claim.claimToken, stored.size, stored.sha256, stored.objectKey],
+        [doc.id, claim.claimToken, stored.size, stored.sha256, stored.objectKey, platformSha256],
       );
       if (updated.length !== 1)
         throw new ArchiveError('the transfer was taken over by another worker', 'LEASE_LOST');
       Object.assign(doc, {
         size: String(stored.size),
         sha256: stored.sha256,
+        platformSha256,
         s3Key: stored.objectKey,
         verifiedAt: updated[0].verifiedAt,
       });
@@ -386,6 +396,8 @@ export class ArchiveService {
         key: d.s3Key,
         size: d.size === null ? null : Number(d.size),
         sha256: d.sha256,
+        // Only where the platform gives one, so other platforms' manifests keep their exact bytes.
+        ...(d.platformSha256 !== null && { platformSha256: d.platformSha256 }),
         verifiedAt: d.verifiedAt,
       })),
       // Derived from what is recorded, so a later attempt writes the very same bytes (and adopts them).
@@ -487,8 +499,10 @@ export class ArchiveService {
       lastError: error.message,
       lastErrorClass: error.errorClass,
       cause: decision.state === 'retrying' ? null : decision.cause,
-      delayMs: decision.state === 'retrying' ? decision.delayMs : undefined,
+      delayMs: 'delayMs' in decision ? decision.delayMs : undefined,
       finished: decision.state === 'gone' || decision.state === 'failed' ? true : undefined,
+      // Waiting for the platform to prepare a file is not an attempt at the work.
+      uncountAttempt: decision.state === 'waiting' ? true : undefined,
     };
     await this.dataSource.transaction(async (manager) => {
       const { stateVersion } = await this.claims.transition(claim, patch, manager);
@@ -515,8 +529,10 @@ export class ArchiveService {
     const msg =
       decision.state === 'retrying'
         ? `attempt ${claim.attempts} failed (${error.errorClass}); retrying in ${Math.round(decision.delayMs / 1000)} s`
-        : `transfer ${decision.state}: ${decision.cause}`;
-    if (decision.state === 'gone') this.logger.log(msg);
+        : decision.state === 'waiting'
+          ? `the platform is preparing a file (${error.message}); checking again in ${Math.round(decision.delayMs / 60_000)} min`
+          : `transfer ${decision.state}: ${decision.cause}`;
+    if (decision.state === 'gone' || decision.state === 'waiting') this.logger.log(msg);
     else this.logger.warn({ msg, error: error.message, errorClass: error.errorClass });
     return state;
   }

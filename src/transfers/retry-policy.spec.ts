@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { backoffDelay, decideAfterError, type RetrySettings } from './retry-policy';
+import {
+  NOT_READY_DEFAULT_WAIT_MS,
+  NOT_READY_MAX_WAIT_MS,
+  backoffDelay,
+  decideAfterError,
+  type RetrySettings,
+} from './retry-policy';
 
 const settings: RetrySettings = {
   baseDelayMs: 1000,
@@ -78,6 +84,29 @@ describe('retry policy', () => {
     assert.equal(integrity(3, 1), 'retrying');
     assert.equal(integrity(4, 2), 'retrying');
     assert.equal(integrity(4, 3), 'failed');
+  });
+
+  it('waits for a file the platform is preparing as long as it says, within bounds and the age limit', () => {
+    const ctx = { attempts: 9, ageMs: 0, copiedSomething: true };
+    const long = { ...settings, maxAgeMs: 48 * 3_600_000 };
+    assert.deepEqual(decideAfterError('NOT_READY', { ...ctx, retryAfterMs: 4 * 3_600_000 }, long), {
+      state: 'waiting',
+      cause: 'platform_preparing',
+      delayMs: 4 * 3_600_000,
+    });
+    assert.equal(
+      (decideAfterError('NOT_READY', ctx, long) as { delayMs: number }).delayMs,
+      NOT_READY_DEFAULT_WAIT_MS,
+    );
+    assert.equal(
+      (decideAfterError('NOT_READY', { ...ctx, retryAfterMs: 99 * 3_600_000 }, long) as { delayMs: number })
+        .delayMs,
+      NOT_READY_MAX_WAIT_MS,
+    );
+    assert.deepEqual(
+      decideAfterError('NOT_READY', { ...ctx, ageMs: 47 * 3_600_000, retryAfterMs: 4 * 3_600_000 }, long),
+      { state: 'failed', cause: 'max_age_exceeded' },
+    );
   });
 
   it('gives corrupt files a few tries, then fails with that cause', () => {

@@ -11,6 +11,7 @@ export interface RetrySettings {
 /** Errors that will not cure themselves get only a few tries before a person is asked. */
 export const SHORT_RETRY_CLASSES: readonly ArchiveErrorClass[] = [
   'CORRUPT',
+  'CHECKSUM',
   'FILE_MISSING',
   'TOO_LARGE',
   'INTEGRITY',
@@ -19,6 +20,10 @@ export const SHORT_RETRY_CLASSES: readonly ArchiveErrorClass[] = [
   'INTERNAL',
 ];
 export const SHORT_RETRY_ATTEMPTS = 3;
+
+/** How long to wait for a file the platform is preparing, when it does not say (and at most). */
+export const NOT_READY_DEFAULT_WAIT_MS = 3_600_000;
+export const NOT_READY_MAX_WAIT_MS = 6 * 3_600_000;
 
 /** Exponential backoff with full jitter, never shorter than the platform's Retry-After. */
 export function backoffDelay(
@@ -35,12 +40,14 @@ export function backoffDelay(
 
 export type RetryDecision =
   | { state: Extract<TransferState, 'retrying'>; delayMs: number }
+  | { state: Extract<TransferState, 'waiting'>; cause: 'platform_preparing'; delayMs: number }
   | { state: Extract<TransferState, 'failed'>; cause: string }
   | { state: Extract<TransferState, 'needs_consent'>; cause: 'token_rejected' }
   | { state: Extract<TransferState, 'gone'>; cause: 'envelope_not_found' };
 
 const FAILURE_CAUSES: Partial<Record<ArchiveErrorClass, string>> = {
   CORRUPT: 'corrupt_pdf',
+  CHECKSUM: 'checksum_mismatch',
   INTEGRITY: 'copy_not_verified',
   FILE_MISSING: 'file_missing',
   TOO_LARGE: 'file_too_large',
@@ -83,9 +90,20 @@ export function decideAfterError(
       return { state: 'failed', cause: 'forbidden' };
     case 'UNSUPPORTED':
       return { state: 'failed', cause: 'unsupported_envelope' };
+    case 'NOT_READY': {
+      // The platform is preparing a file and said when: a wait, which uses up no attempt, bounded by
+      // the age limit like any retry.
+      const delayMs = Math.min(
+        Math.max(ctx.retryAfterMs ?? NOT_READY_DEFAULT_WAIT_MS, settings.baseDelayMs),
+        NOT_READY_MAX_WAIT_MS,
+      );
+      if (ctx.ageMs + delayMs > settings.maxAgeMs) return { state: 'failed', cause: 'max_age_exceeded' };
+      return { state: 'waiting', cause: 'platform_preparing', delayMs };
+    }
     case 'TRANSIENT':
     case 'LEASE_LOST':
     case 'CORRUPT':
+    case 'CHECKSUM':
     case 'INTEGRITY':
     case 'FILE_MISSING':
     case 'TOO_LARGE':

@@ -40,6 +40,10 @@ export class TransferDocument {
   @Column({ type: 'text', nullable: true })
   sha256!: string | null;
 
+  /** The platform's own sha256 of the file, when it gives one: the copy's bytes matched it. */
+  @Column({ name: 'platform_sha256', type: 'text', nullable: true })
+  platformSha256!: string | null;
+
   @Column({ name: 'verified_at', type: 'timestamptz', nullable: true })
   verifiedAt!: Date | null;
 

@@ -36,6 +36,8 @@ export interface FakeFileSpec {
   contentType?: string;
   /** Whether `openFile` announces the length. Default true. */
   announceLength?: boolean;
+  /** A sha256 the platform gives with the download: `true` for the bytes' own. Default: none. */
+  declaredSha256?: string | true;
 }
 
 export interface FakeEnvelopeSpec {
@@ -59,6 +61,7 @@ export interface FakeFile extends PlatformFile {
   sha256: string;
   contentType: string;
   announceLength: boolean;
+  declaredSha256?: string;
 }
 
 export interface FakeEnvelope {
@@ -300,6 +303,7 @@ export class FakeSigningPlatform implements SigningPlatform {
         contentType: found.contentType,
       };
       if (found.announceLength) download.contentLength = found.bytes.length;
+      if (found.declaredSha256 !== undefined) download.sha256 = found.declaredSha256;
       return download;
     });
   }
@@ -418,15 +422,19 @@ function makeFile(envelopeId: string, index: number, spec: FakeFileSpec): FakeFi
   const pdf = spec.pdf ?? /\.pdf$/i.test(fileName);
   const bytes =
     spec.bytes ?? (pdf ? pdfBytes(fileId, spec.size ?? 2_000) : xmlBytes(fileId, spec.size ?? 2_000));
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
   return {
     kind,
     fileId,
     fileName,
     pdf,
     bytes,
-    sha256: createHash('sha256').update(bytes).digest('hex'),
+    sha256,
     contentType: spec.contentType ?? (pdf ? 'application/pdf' : 'application/xml'),
     announceLength: spec.announceLength ?? true,
+    ...(spec.declaredSha256 !== undefined && {
+      declaredSha256: spec.declaredSha256 === true ? sha256 : spec.declaredSha256,
+    }),
   };
 }
 

@@ -463,6 +463,129 @@ describe('archive pipeline decisions (in-memory platform and bucket, real Postgr
       assert.equal(w.platform.callsOf('delete').length, 0);
     });
 
+    it('a file whose platform gives its sha256: the bytes are checked against it and the manifest lists it', async () => {
+      const w = await world();
+      const envelope = w.platform.addEnvelope({
+        id: 'env-declared',
+        files: [
+          { kind: 'signed_document', fileName: 'Signed.pdf', declaredSha256: true },
+          { kind: 'audit_trail_pdf', fileName: 'audit.pdf' },
+        ],
+      });
+      const row = await w.callbackFor(envelope.id);
+
+      assert.equal((await w.runOnce()).state, 'done');
+
+      const docs = await db.dataSource.query<{ kind: string; platform_sha256: string | null }[]>(
+        'SELECT kind, platform_sha256 FROM transfer_documents WHERE transfer_id = $1 ORDER BY id',
+        [row.id],
+      );
+      assert.deepEqual(
+        docs.map((d) => [d.kind, d.platform_sha256]),
+        [
+          ['signed_document', envelope.files[0].sha256],
+          ['audit_trail_pdf', null],
+          ['manifest', null],
+        ],
+      );
+      const manifestKey = w.store.keys().find((k) => k.endsWith('/manifest.json'))!;
+      const manifest = JSON.parse(w.store.object(manifestKey)!.bytes.toString('utf8')) as {
+        documents: Record<string, unknown>[];
+      };
+      assert.deepEqual(
+        manifest.documents.map((d) => [d.kind, d.platformSha256]),
+        [
+          ['signed_document', envelope.files[0].sha256],
+          ['audit_trail_pdf', undefined],
+        ],
+      );
+    });
+
+    it("bytes that do not match the platform's own sha256 are never archived: retried, then failed for ops; never deleted", async () => {
+      const w = await world();
+      const envelope = w.platform.addEnvelope({
+        id: 'env-checksum',
+        files: [
+          { kind: 'signed_document', fileName: 'Signed.pdf', declaredSha256: 'ab'.repeat(32), size: 300_000 },
+          { kind: 'audit_trail_pdf', fileName: 'audit.pdf' },
+        ],
+      });
+      const row = await w.callbackFor(envelope.id);
+
+      const states: TransferState[] = [];
+      for (let i = 0; i < 3; i++) states.push((await w.runOnce()).state);
+
+      assert.deepEqual(states, ['retrying', 'retrying', 'failed']);
+      const failed = await transfer(envelope.id);
+      assert.deepEqual([failed.cause, failed.last_error_class], ['checksum_mismatch', 'CHECKSUM']);
+      const signed = (await documents(row.id)).find((d) => d.kind === 'signed_document')!;
+      assert.equal(signed.verified_at, null);
+      assert.equal(w.store.object(signed.s3_key), undefined, 'no copy of the disowned bytes');
+      assert.ok(!w.store.keys().some((k) => k.endsWith('/manifest.json')));
+      assert.equal(w.platform.callsOf('delete').length, 0);
+      assert.match((await mails(row.id))[0].subject, /checksum_mismatch/);
+    });
+
+    it('a platform checksum that is not a sha256 is a protocol error, not a copy', async () => {
+      const w = await world();
+      const envelope = w.platform.addEnvelope({
+        id: 'env-bad-checksum',
+        files: [{ kind: 'signed_document', fileName: 'Signed.pdf', declaredSha256: 'md5:abc' }],
+      });
+      await w.callbackFor(envelope.id);
+
+      assert.equal((await w.runOnce()).state, 'retrying');
+      assert.equal((await transfer(envelope.id)).last_error_class, 'PROTOCOL');
+      assert.deepEqual(w.store.keys(), []);
+    });
+
+    it('a file the platform is still preparing: the transfer waits as long as it says, uncounted, then archives', async () => {
+      const w = await world();
+      const envelope = w.platform.addEnvelope({ id: 'env-preparing', files: FIVE_FILES });
+      const row = await w.callbackFor(envelope.id);
+      w.platform.fail(
+        'openFile',
+        { code: 'NOT_READY', retryAfterMs: 4 * 3_600_000 },
+        { fileId: envelope.files[0].fileId, times: 2 },
+      );
+
+      for (let i = 0; i < 2; i++) {
+        assert.equal((await w.runOnce()).state, 'waiting');
+        const [waiting] = await db.dataSource.query<(TransferRow & { wait_s: number; last_error: string })[]>(
+          `SELECT *, extract(epoch FROM next_attempt_at - now())::int AS wait_s FROM transfers WHERE id = $1`,
+          [row.id],
+        );
+        assert.deepEqual(
+          [waiting.state, waiting.cause, waiting.attempts, waiting.last_error_class],
+          ['waiting', 'platform_preparing', 0, 'NOT_READY'],
+        );
+        assert.ok(Math.abs(waiting.wait_s - 4 * 3600) < 60, `waits ${waiting.wait_s} s`);
+      }
+      assert.equal(w.platform.callsOf('delete').length, 0);
+
+      assert.equal((await w.runOnce()).state, 'done');
+      // Each file proven while the first one waited is copied once, never again.
+      const opened = w.platform.callsOf('openFile').map((c) => c.fileId);
+      assert.deepEqual(
+        envelope.files.map((f) => opened.filter((id) => id === f.fileId).length),
+        [3, 1, 1, 1, 1],
+      );
+      assert.equal((await mails(row.id)).length, 0, 'a wait is not a failure to mail about');
+    });
+
+    it('a file still being prepared past MAX_AGE fails as max_age_exceeded rather than waiting forever', async () => {
+      const w = await world({ MAX_AGE: '2h' });
+      const envelope = w.platform.addEnvelope({ id: 'env-preparing-long' });
+      await w.callbackFor(envelope.id);
+      w.platform.fail('openFile', { code: 'NOT_READY', retryAfterMs: 4 * 3_600_000 }, { times: Infinity });
+
+      assert.equal((await w.runOnce()).state, 'failed');
+      assert.deepEqual(
+        [(await transfer(envelope.id)).cause, (await transfer(envelope.id)).last_error_class],
+        ['max_age_exceeded', 'NOT_READY'],
+      );
+    });
+
     it('a different copy already at the key: failed (copy_conflict), that copy is kept, nothing is deleted', async () => {
       const w = await world();
       const envelope = w.platform.addEnvelope({ id: 'env-conflict' });

@@ -45,6 +45,12 @@
     no_token: 'No API token is known for the sender of this envelope',
     corrupt_pdf: 'A file said to be a PDF is not one',
     copy_not_verified: 'The copy in the object store could not be proven',
+    checksum_mismatch: "The file read does not match the platform's own checksum of it",
+    platform_preparing:
+      'The platform is preparing a file (restoring it from its archive); checked again later',
+    forbidden: 'The platform refuses this envelope to the token (a permission or a licence)',
+    unsupported_envelope: 'The platform cannot serve this envelope through its API',
+    unknown_status: 'The platform reports a status the service does not know',
     copy_conflict: 'A different copy already holds the object key; it was left as it is',
     file_missing: 'A file the platform lists could not be downloaded (404)',
     file_too_large: 'A file is larger than the per-file limit (ARCHIVE_MAX_FILE_MB)',

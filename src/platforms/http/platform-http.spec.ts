@@ -86,6 +86,21 @@ describe('PlatformHttp against a local server', () => {
           case '/api/moved':
             response.writeHead(302, { Location: `${otherOrigin}/stolen` }).end();
             return;
+          case '/api/moved-file':
+            response.writeHead(302, { Location: `${otherOrigin}/file?sig=short-lived-secret` }).end();
+            return;
+          case '/api/moved-twice':
+            response.writeHead(307, { Location: `${otherOrigin}/again` }).end();
+            return;
+          case '/api/moved-expired':
+            response.writeHead(302, { Location: `${otherOrigin}/expired?sig=short-lived-secret` }).end();
+            return;
+          case '/api/moved-ftp':
+            response.writeHead(302, { Location: 'ftp://127.0.0.1/file' }).end();
+            return;
+          case '/api/delete-refused':
+            json(200, { messageKey: 'error.not_deleted', message: 'automated deletion is off' });
+            return;
           case '/api/huge':
             json(200, { id: 'x'.repeat(5_000), name: 'huge' });
             return;
@@ -112,7 +127,20 @@ describe('PlatformHttp against a local server', () => {
     });
     other = http.createServer((request, response) => {
       seen.push({ method: request.method, url: `other:${request.url}`, headers: request.headers, body: '' });
-      response.writeHead(200, { 'Content-Type': 'application/json' }).end('{"id":"o","name":"other"}');
+      if (request.url?.startsWith('/file?')) {
+        // A short-lived location: it refuses any credentials meant for the platform.
+        if (request.headers.authorization) response.writeHead(403).end();
+        else
+          response
+            .writeHead(200, { 'Content-Type': 'application/pdf', 'Content-Length': '7' })
+            .end('%PDF-2x');
+      } else if (request.url === '/again') {
+        response.writeHead(302, { Location: `${otherOrigin}/file?sig=x` }).end();
+      } else if (request.url?.startsWith('/expired')) {
+        response.writeHead(403).end('link expired: short-lived-secret');
+      } else {
+        response.writeHead(200, { 'Content-Type': 'application/json' }).end('{"id":"o","name":"other"}');
+      }
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
@@ -223,6 +251,69 @@ describe('PlatformHttp against a local server', () => {
       seen.map((s) => s.url),
       ['/api/moved'],
     );
+  });
+
+  it('follows one download redirect when asked, to another host, without the credentials', async () => {
+    const download = (url: string, maxRetries = 0) =>
+      client({ maxRetries }).download({
+        operation: `GET /${url}`,
+        method: 'GET',
+        url,
+        headers: auth,
+        idempotent: true,
+        secrets: [API_KEY],
+        followRedirect: 'once-without-credentials',
+      });
+    const followed = await download('moved-file');
+    const chunks: Buffer[] = [];
+    for await (const chunk of followed.stream as AsyncIterable<Buffer>) chunks.push(chunk);
+    assert.equal(Buffer.concat(chunks).toString(), '%PDF-2x');
+    assert.deepEqual(
+      seen.map((s) => [s.url, s.headers.authorization]),
+      [
+        ['/api/moved-file', `Basic ${API_KEY}`],
+        ['other:/file?sig=short-lived-secret', undefined],
+      ],
+    );
+
+    await assert.rejects(download('moved-twice'), (e: unknown) => {
+      assert.ok(e instanceof PlatformError);
+      assert.equal(e.code, 'PROTOCOL');
+      assert.match(e.message, /GET \/moved-twice \(redirected\): a second redirect \(HTTP 302\) refused/);
+      return true;
+    });
+    // An expired location is asked for again; its credentials never appear in the error.
+    seen.length = 0;
+    await assert.rejects(download('moved-expired', 1), (e: unknown) => {
+      assert.ok(e instanceof PlatformError);
+      assert.equal(e.code, 'TRANSIENT');
+      assert.doesNotMatch(e.message, /short-lived-secret/);
+      return true;
+    });
+    assert.equal(seen.filter((s) => s.url === '/api/moved-expired').length, 2);
+    await assert.rejects(download('moved-ftp'), /refusing a ftp: location/);
+    // Without the option, the same answer is a refused redirect.
+    await assert.rejects(
+      client().download({ operation: 'GET /moved-file', method: 'GET', url: 'moved-file', idempotent: true }),
+      /redirect \(HTTP 302 to http:\/\/127\.0\.0\.1:\d+\) refused/,
+    );
+  });
+
+  it('takes only the listed 2xx statuses as success when a request lists them', async () => {
+    const request = {
+      operation: 'DELETE /delete-refused',
+      method: 'DELETE' as const,
+      url: 'delete-refused',
+      idempotent: true,
+    };
+    await client().noContent(request);
+    await assert.rejects(client().noContent({ ...request, successStatuses: [204] }), (e: unknown) => {
+      assert.ok(e instanceof PlatformError);
+      assert.equal(e.status, 200);
+      assert.equal(e.code, 'PROTOCOL');
+      assert.match(e.message, /HTTP 200 error\.not_deleted \(automated deletion is off\)/);
+      return true;
+    });
   });
 
   it('refuses a JSON answer over the size limit, and one later than the response deadline', async () => {

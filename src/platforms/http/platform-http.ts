@@ -81,6 +81,17 @@ export interface PlatformRequest {
   signal?: AbortSignal;
   /** How a non-2xx answer to this request becomes an error, in place of the client's `toError`. */
   toError?: AnswerToError;
+  /**
+   * Downloads only: a redirect (301, 302, 303, 307, 308 with a Location) is followed once, to any
+   * origin, WITHOUT this request's headers (no credentials reach the other host). The location must be
+   * https, or http when the API itself is; a second redirect is refused. Default: redirects are refused.
+   */
+  followRedirect?: 'once-without-credentials';
+  /**
+   * `noContent` only: the 2xx statuses that mean success, where a platform answers another 2xx for a
+   * failure (Legalesign's permanent delete: 204 done, 200 not done). Another one goes to `toError`.
+   */
+  successStatuses?: readonly number[];
 }
 
 export interface PlatformDownload {
@@ -202,7 +213,10 @@ export class PlatformHttp {
     await this.withRetries(request, async () => {
       const exchange = await this.open(request, 'application/json', 'body');
       try {
-        if (exchange.status < 200 || exchange.status >= 300) {
+        const success = request.successStatuses
+          ? request.successStatuses.includes(exchange.status)
+          : exchange.status >= 200 && exchange.status < 300;
+        if (!success) {
           throw await this.answerError(request, exchange);
         }
         // The body (if any) is not needed; reading it keeps the connection reusable.
@@ -221,8 +235,16 @@ export class PlatformHttp {
   async download(request: PlatformRequest): Promise<PlatformDownload> {
     const { operation } = request;
     return this.withRetries(request, async () => {
-      const exchange = await this.open(request, '*/*', 'headers');
+      let exchange = await this.open(request, '*/*', 'headers');
       try {
+        if (request.followRedirect && REDIRECT_STATUSES.has(exchange.status)) {
+          const redirected = this.redirectRequest(request, exchange);
+          exchange.release();
+          exchange = await this.open(redirected, '*/*', 'headers', true);
+          if (exchange.status !== 200) {
+            throw await this.answerError({ ...redirected, toError: redirectedAnswerError }, exchange);
+          }
+        }
         if (exchange.status !== 200) {
           throw await this.answerError(request, exchange);
         }
@@ -257,6 +279,37 @@ export class PlatformHttp {
         throw error;
       }
     });
+  }
+
+  /**
+   * The request for where a download redirects: a GET without the first request's headers. Its URL is
+   * never quoted in errors (short-lived locations carry their own credentials in the query).
+   */
+  private redirectRequest(request: PlatformRequest, exchange: Exchange): PlatformRequest {
+    const operation = `${request.operation} (redirected)`;
+    const refuse = (why: string): PlatformError =>
+      new PlatformError(`${this.label} ${operation}: ${why}`, 'PROTOCOL', { status: exchange.status });
+    const location = exchange.headers.location;
+    if (!location) throw refuse(`HTTP ${exchange.status} without a Location`);
+    const from = request.url instanceof URL ? request.url : new URL(request.url, this.baseHref);
+    let target: URL;
+    try {
+      target = new URL(location, from);
+    } catch {
+      throw refuse('the Location is not a URL');
+    }
+    const protocols = from.protocol === 'https:' ? ['https:'] : ['https:', 'http:'];
+    if (!protocols.includes(target.protocol)) throw refuse(`refusing a ${target.protocol} location`);
+    if (target.username || target.password) throw refuse('refusing a location with credentials');
+    return {
+      operation,
+      method: 'GET',
+      url: target,
+      ...(request.accept !== undefined && { accept: request.accept }),
+      idempotent: true,
+      secrets: [...(request.secrets ?? []), target.search],
+      ...(request.signal && { signal: request.signal }),
+    };
   }
 
   private async withRetries<T>(request: PlatformRequest, attempt: () => Promise<T>): Promise<T> {
@@ -294,13 +347,15 @@ export class PlatformHttp {
     request: PlatformRequest,
     defaultAccept: string,
     deadlineCovers: 'headers' | 'body',
+    /** A redirect the platform gave for a download: any origin, checked by `redirectRequest`. */
+    anyOrigin = false,
   ): Promise<Exchange> {
     const { operation, signal } = request;
     signal?.throwIfAborted();
     const absolute = request.url instanceof URL;
     const target =
       request.url instanceof URL ? new URL(request.url.href) : new URL(request.url, this.baseHref);
-    if (!this.allowedOrigins.has(target.origin)) {
+    if (!anyOrigin && !this.allowedOrigins.has(target.origin)) {
       throw new PlatformError(`${this.label} ${operation}: refusing to call ${target.origin}`, 'PROTOCOL');
     }
 
@@ -474,6 +529,24 @@ export function parseBaseUrl(value: string): URL {
     throw new RangeError('baseUrl must not carry a query, fragment or credentials');
   }
   return url;
+}
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * Where a download was redirected to answered other than 200: short-lived locations expire and then
+ * refuse (403, 404, 410), which asking the platform again cures; so only a further redirect is a
+ * protocol error and every other answer is transient.
+ */
+function redirectedAnswerError(answer: FailedAnswer): PlatformError {
+  if (answer.status >= 300 && answer.status < 400) {
+    return new PlatformError(
+      `${answer.label} ${answer.operation}: a second redirect (HTTP ${answer.status}) refused`,
+      'PROTOCOL',
+      { status: answer.status },
+    );
+  }
+  return statusError(answer, '', answer.status === 429 ? 'RATE_LIMITED' : 'TRANSIENT');
 }
 
 /** The default `toError`: the status decides, and a body is only counted (it may reflect request data). */
