@@ -6,6 +6,7 @@ import { TransferEnvelopeName1764000300000 } from './1764000300000-transfer-enve
 import { OpaqueEnvelopeIds1764000400000 } from './1764000400000-opaque-envelope-ids';
 import { Reconciliation1764000500000 } from './1764000500000-reconciliation';
 import { PlatformChecksum1764000600000 } from './1764000600000-platform-checksum';
+import { LegalesignCallbackBatches1764000700000 } from './1764000700000-legalesign-callback-batches';
 
 /** Every migration, oldest first. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   OpaqueEnvelopeIds1764000400000,
   Reconciliation1764000500000,
   PlatformChecksum1764000600000,
+  LegalesignCallbackBatches1764000700000,
 ];

@@ -1,6 +1,7 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config';
 import { esignAnywherePlatform } from './esignanywhere/esignanywhere.definition';
+import { legalesignPlatform } from './legalesign/legalesign.definition';
 import { oneSpanPlatform } from './onespan/onespan.definition';
 import type { PlatformDefinition } from './platform-definition';
 import { SIGNING_PLATFORMS, type SigningPlatform } from './signing-platform';
@@ -9,7 +10,11 @@ import { SIGNING_PLATFORMS, type SigningPlatform } from './signing-platform';
  * Every platform kind the service can archive from: the one registration list. Adding a platform is
  * a folder under `platforms/` and one line here.
  */
-export const PLATFORMS: readonly PlatformDefinition[] = [esignAnywherePlatform, oneSpanPlatform];
+export const PLATFORMS: readonly PlatformDefinition[] = [
+  esignAnywherePlatform,
+  oneSpanPlatform,
+  legalesignPlatform,
+];
 
 /** The platforms' modules, and their adapters by instance name under `SIGNING_PLATFORMS`. */
 @Global()
