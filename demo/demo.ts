@@ -1,5 +1,5 @@
 // npm run demo [-- --once]: the service on embedded PostgreSQL and S3, wired to the eSignAnyWhere,
-// OneSpan Sign and Conga Sign simulators, with a handful of envelopes sent through (one of them failing). Prints where each
+// OneSpan Sign, Conga Sign and Legalesign simulators, with a handful of envelopes sent through (one of them failing). Prints where each
 // document landed and what failed, then stays up for a look at the admin page (or exits with --once).
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
@@ -10,6 +10,8 @@ import { ConfigError, loadConfig } from '../src/config/app-config';
 import { EMBEDDED_S3 } from '../src/storage/storage.module';
 import type { EmbeddedS3 } from '../src/storage/embedded-s3';
 import { EsignAnywhereSimulator } from '../test/simulators/esignanywhere/esignanywhere.simulator';
+import { CALLBACK_SIGNING_CERT_PATH } from '../test/simulators/legalesign/legalesign-callback-signing';
+import { LegalesignSimulator } from '../test/simulators/legalesign/legalesign.simulator';
 import { OnespanSimulator } from '../test/simulators/onespan/onespan.simulator';
 
 const once = process.argv.includes('--once');
@@ -45,6 +47,10 @@ async function main(): Promise<void> {
   conga.registerCongaClient({ clientId: 'demo-conga', clientSecret: 'demo-conga-secret' });
   const oneSpanCallbackKey = randomBytes(18).toString('base64url');
   const congaCallbackToken = randomBytes(18).toString('base64url');
+  // Legalesign: its batched callback signed with the simulator's test certificate, its realtime webhook.
+  const legalesign = new LegalesignSimulator({ groups: [{ slug: 'demo-team' }] });
+  await legalesign.start();
+  const legalesignCallbackToken = randomBytes(18).toString('base64url');
 
   let config;
   try {
@@ -73,6 +79,10 @@ async function main(): Promise<void> {
       CONGA_CLIENT_SECRET: 'demo-conga-secret',
       CONGA_TOKEN_URL: conga.congaTokenUrl,
       CONGA_CALLBACK_TOKEN: congaCallbackToken,
+      LEGALESIGN_API_KEY: legalesign.apiKey,
+      LEGALESIGN_BASE_URL: legalesign.baseUrl,
+      LEGALESIGN_CALLBACK_CERT: CALLBACK_SIGNING_CERT_PATH,
+      LEGALESIGN_CALLBACK_TOKEN: legalesignCallbackToken,
     });
   } catch (error) {
     console.error(error instanceof ConfigError ? error.message : error);
@@ -96,6 +106,11 @@ async function main(): Promise<void> {
   });
   console.log(`OneSpan:   ${onespan.baseUrl}`);
   console.log(`Conga:     ${conga.url}/api/sign`);
+  legalesign.configure({
+    batchUrl: `${publicUrl}/callbacks/legalesign`,
+    realtimeUrl: `${publicUrl}/callbacks/legalesign?token=${legalesignCallbackToken}`,
+  });
+  console.log(`Legalesign: ${legalesign.baseUrl}`);
 
   const meta = (customer: string, type: string) =>
     `<Dms><Customer><Id>${customer}</Id></Customer><DocType>${type}</DocType></Dms>`;
@@ -153,18 +168,33 @@ async function main(): Promise<void> {
   }));
   for (const p of packages) p.sim.finishPackage(p.id, 'COMPLETED');
 
+  // Legalesign: one PDF handed out through a short-lived link on another host; both are announced by
+  // the realtime webhook, and again by the signed batch (noted once per change, archived once).
+  const legalesignDocuments = [
+    { name: 'Consultancy agreement (Legalesign)', delivery: 'redirect' as const },
+    { name: 'Purchase order (Legalesign)', delivery: 'direct' as const },
+  ].map((d) =>
+    legalesign.createDocument({ ...d, tags: { tag: 'C-6006', tag1: 'agreement' }, pdfBytes: 50_000 }),
+  );
+  for (const d of legalesignDocuments) legalesign.signDocument(d.uuid);
+  await legalesign.flushBatch();
+
   sim.finishEnvelope(envelopes[0].id, 'Completed');
   sim.finishEnvelope(envelopes[1].id, 'Completed');
   sim.finishEnvelope(envelopes[2].id, 'Rejected');
   sim.finishEnvelope(envelopes[3].id, 'Completed');
   console.log(
-    `\nsent ${envelopes.length + packages.length} envelopes through; waiting for the archive job...`,
+    `\nsent ${envelopes.length + packages.length + legalesignDocuments.length} envelopes through; waiting for the archive job...`,
   );
 
   const db = app.get(DataSource);
   const bucket =
     config.storage.S3_BUCKET ?? app.get<EmbeddedS3 | null>(EMBEDDED_S3, { strict: false })?.bucket;
-  const ids = [...envelopes.map((e) => e.id), ...packages.map((p) => p.id)];
+  const ids = [
+    ...envelopes.map((e) => e.id),
+    ...packages.map((p) => p.id),
+    ...legalesignDocuments.map((d) => d.uuid),
+  ];
   const deadline = Date.now() + 120_000;
   let rows: {
     envelope_id: string;
@@ -195,6 +225,11 @@ async function main(): Promise<void> {
   const shown = [
     ...envelopes.map((e) => ({ id: e.id, name: e.name, deleted: () => sim.getEnvelope(e.id)?.deleted })),
     ...packages.map((p) => ({ id: p.id, name: p.name, deleted: () => p.sim.getPackage(p.id)?.deleted })),
+    ...legalesignDocuments.map((d) => ({
+      id: d.uuid,
+      name: d.name,
+      deleted: () => legalesign.getDocument(d.uuid)?.deleted,
+    })),
   ];
   for (const envelope of shown) {
     const row = rows.find((r) => r.envelope_id === envelope.id);
@@ -223,7 +258,7 @@ async function main(): Promise<void> {
 
   const stop = async () => {
     await app.close();
-    await Promise.all([sim.stop(), onespan.stop(), conga.stop()]);
+    await Promise.all([sim.stop(), onespan.stop(), conga.stop(), legalesign.stop()]);
     process.exit(0);
   };
   if (once) return stop();
