@@ -160,6 +160,8 @@ export const tokensConfig = defineConfigSection('tokens', {
 export const archiveConfig = defineConfigSection('archive', {
   ARCHIVE_ENABLED: bool(true),
   ARCHIVE_POLL_INTERVAL_MS: int(5000, 50, 3_600_000),
+  /** Wake the workers on commit (PostgreSQL LISTEN/NOTIFY) when a transfer becomes due; polling stays. */
+  ARCHIVE_WAKE_ON_CALLBACK: bool(true),
   ARCHIVE_CONCURRENCY: int(4, 1, 64),
   ARCHIVE_FILE_CONCURRENCY: int(2, 1, 16),
   ARCHIVE_LEASE_MS: int(120_000, 1000, 3_600_000),

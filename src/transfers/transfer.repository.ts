@@ -109,6 +109,20 @@ function ensureDueSql(base: number, origin: TransferOrigin): string {
 }
 
 /**
+ * Transfers became due: workers listening on this channel look for work at once (NOTIFY is delivered
+ * on commit, and only then). Polling stays the fallback for a notification that is lost.
+ */
+export const TRANSFERS_DUE_CHANNEL = 'esign_archiver_transfers_due';
+
+/** A scalar subquery that notifies the workers once when the CTE `cte` holds any row. */
+const WAKE_IF_ANY = (cte: string): string =>
+  `SELECT count(*) FROM (SELECT pg_notify('${TRANSFERS_DUE_CHANNEL}', '') FROM ${cte} LIMIT 1) wake`;
+
+async function wakeWorkers(runner: DataSource | EntityManager): Promise<void> {
+  await runner.query(`SELECT pg_notify($1, '')`, [TRANSFERS_DUE_CHANNEL]);
+}
+
+/**
  * The one owner of the `transfers` state machine: every write to the table is one of these named
  * transitions. Others may read the table; none writes it.
  */
@@ -137,7 +151,7 @@ export class TransferRepository {
          ${ensureDueSql(base, 'callback')}
          RETURNING 1
        )
-       SELECT count(*)::int AS n FROM work`,
+       SELECT count(*)::int AS n, (${WAKE_IF_ANY('work')}) AS woke FROM work`,
       [...(along?.params ?? []), ...ensureDueParams(envelopes)],
     );
     return rows[0].n;
@@ -153,7 +167,7 @@ export class TransferRepository {
     runner: DataSource | EntityManager,
   ): Promise<DueEnvelope[]> {
     if (envelopes.length === 0) return [];
-    return queryRows<DueEnvelope>(
+    const found = await queryRows<DueEnvelope>(
       runner,
       `WITH work AS (
          ${ensureDueSql(0, 'reconciliation')}
@@ -162,6 +176,8 @@ export class TransferRepository {
        SELECT platform, envelope_id AS "envelopeId" FROM work WHERE inserted`,
       ensureDueParams(envelopes),
     );
+    if (found.length > 0) await wakeWorkers(runner);
+    return found;
   }
 
   /**
@@ -181,7 +197,7 @@ export class TransferRepository {
             AND envelope_id IN (SELECT envelope_id FROM envelope_senders WHERE platform = $1 AND sender_id = $2)
           RETURNING 1
        )
-       SELECT count(*)::int AS n FROM resumed`,
+       SELECT count(*)::int AS n, (${WAKE_IF_ANY('resumed')}) AS woke FROM resumed`,
       [platform, senderId],
     );
     return rows[0].n;
@@ -197,6 +213,7 @@ export class TransferRepository {
        RETURNING ${CHANGE_COLUMNS}`,
       [id, RETRYABLE_STATES],
     );
+    if (rows.length > 0) await wakeWorkers(manager);
     return rows[0];
   }
 
@@ -210,7 +227,7 @@ export class TransferRepository {
     limit: number,
     manager: EntityManager,
   ): Promise<OperatorChange[]> {
-    return queryRows<OperatorChange>(
+    const changed = await queryRows<OperatorChange>(
       manager,
       `WITH target AS (
          SELECT t.id, t.state, t.cause, t.attempts FROM transfers t ${where}
@@ -223,6 +240,8 @@ export class TransferRepository {
        RETURNING ${CHANGE_COLUMNS}`,
       [...params, limit],
     );
+    if (changed.length > 0) await wakeWorkers(manager);
+    return changed;
   }
 
   /** An operator's dismiss: the transfer ends with the reason given. Undefined when not dismissable now. */

@@ -6,10 +6,11 @@ import { StorageModule } from '../storage/storage.module';
 import { ArchiveJob } from './archive.job';
 import { ArchiveService } from './archive.service';
 import { TransferStateModule } from './transfer-state.module';
+import { TransferWakeListener } from './transfer-wake.listener';
 
 @Module({
   imports: [TransferStateModule, StorageModule, NotificationsModule, SendersModule],
-  providers: [ArchiveService, ArchiveJob, MailDeliveryJob],
-  exports: [ArchiveJob, TransferStateModule],
+  providers: [ArchiveService, ArchiveJob, TransferWakeListener, MailDeliveryJob],
+  exports: [ArchiveJob, TransferWakeListener, TransferStateModule],
 })
 export class TransfersModule {}

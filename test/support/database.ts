@@ -70,6 +70,9 @@ export async function queryAt<T = Record<string, unknown>>(
   params: unknown[] = [],
 ): Promise<T[]> {
   const client = new Client({ connectionString: url });
+  // A server that goes away (the chaos suite kills it) fails the query, which the caller sees; the
+  // connection's own 'error' event must not also end the process as an unhandled error.
+  client.on('error', () => undefined);
   await client.connect();
   try {
     return (await client.query(sql, params)).rows as T[];
