@@ -7,6 +7,7 @@ import { OpaqueEnvelopeIds1764000400000 } from './1764000400000-opaque-envelope-
 import { Reconciliation1764000500000 } from './1764000500000-reconciliation';
 import { PlatformChecksum1764000600000 } from './1764000600000-platform-checksum';
 import { LegalesignCallbackBatches1764000700000 } from './1764000700000-legalesign-callback-batches';
+import { PlatformCallBudgets1764000800000 } from './1764000800000-platform-call-budgets';
 
 /** Every migration, oldest first. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   Reconciliation1764000500000,
   PlatformChecksum1764000600000,
   LegalesignCallbackBatches1764000700000,
+  PlatformCallBudgets1764000800000,
 ];

@@ -1,5 +1,6 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config';
+import { CALL_BUDGETS, CallBudgets } from './call-budget';
 import { esignAnywherePlatform } from './esignanywhere/esignanywhere.definition';
 import { legalesignPlatform } from './legalesign/legalesign.definition';
 import { oneSpanPlatform } from './onespan/onespan.definition';
@@ -25,6 +26,7 @@ export class PlatformsModule {
       module: PlatformsModule,
       imports: PLATFORMS.map((p) => p.module(config.platforms[p.kind])),
       providers: [
+        { provide: CALL_BUDGETS, useClass: CallBudgets },
         {
           provide: SIGNING_PLATFORMS,
           inject: PLATFORMS.map((p) => p.instancesToken),
@@ -39,7 +41,7 @@ export class PlatformsModule {
           },
         },
       ],
-      exports: [SIGNING_PLATFORMS],
+      exports: [SIGNING_PLATFORMS, CALL_BUDGETS],
     };
   }
 }

@@ -1,3 +1,4 @@
+import type { CallBudget } from '../call-budget';
 import type { OnModuleDestroy } from '@nestjs/common';
 import type { z } from 'zod';
 import { codeForStatus, statusError, type FailedAnswer } from '../http/error-translation';
@@ -53,6 +54,8 @@ export interface EsawRetryEvent {
 }
 
 export interface EsignAnywhereClientOptions {
+  /** The account's shared budget of API calls. */
+  budget?: CallBudget;
   /** Like `https://demo.esignanywhere.net/Api`; every API call goes to this origin only. */
   baseUrl: string;
   /** Header carrying the user's token: `ApiToken: <t>` or `Authorization: Bearer <t>`. Default ApiToken. */
@@ -137,6 +140,7 @@ export class EsignAnywhereClient implements OnModuleDestroy {
       maxRetryAfterMs: options.maxRetryAfterMs,
       maxJsonBytes: options.maxJsonBytes,
       toError: apiError,
+      budget: options.budget,
       random: options.random,
       onRetry: options.onRetry,
     });

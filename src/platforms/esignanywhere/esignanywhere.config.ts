@@ -1,3 +1,4 @@
+import type { CallBudget } from '../call-budget';
 import { z } from 'zod';
 import { int, optionalString, optionalUrl } from '../../config/config.schema';
 import type { EsignAnywhereClientOptions } from './esignanywhere.client';
@@ -32,6 +33,8 @@ export const esignAnywhereConfig = defineConfigSection(
     ESAW_RESPONSE_TIMEOUT_MS: int(30_000, 100, 600_000),
     ESAW_IDLE_TIMEOUT_MS: int(30_000, 100, 600_000),
     ESAW_MAX_RETRIES: int(3, 0, 10),
+    /** API calls the account may make per minute, shared by every worker (0: no limit). */
+    ESAW_CALLS_PER_MINUTE: int(0, 0, 1_000_000),
     ESAW_OAUTH_CLIENT_ID: optionalString,
     ESAW_OAUTH_CLIENT_SECRET: optionalString,
     ESAW_OAUTH_AUTHORIZE_URL: optionalUrl,
@@ -69,8 +72,12 @@ export const esignAnywhereConfig = defineConfigSection(
 export type EsignAnywhereConfig = SectionOf<typeof esignAnywhereConfig>;
 
 /** The client's options from the validated section. */
-export function esignAnywhereClientOptions(config: EsignAnywhereConfig): EsignAnywhereClientOptions {
+export function esignAnywhereClientOptions(
+  config: EsignAnywhereConfig,
+  budget?: CallBudget,
+): EsignAnywhereClientOptions {
   return {
+    ...(budget && { budget }),
     baseUrl: config.ESAW_BASE_URL,
     authHeader: config.ESAW_AUTH_HEADER,
     connectTimeoutMs: config.ESAW_CONNECT_TIMEOUT_MS,

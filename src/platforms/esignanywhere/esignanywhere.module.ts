@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { serviceConfig, tokensConfig } from '../../config/config.schema';
 import type { ServiceConfig, TokensConfig } from '../../config/app-config';
 import { IntakeModule } from '../../intake/intake.module';
+import { CALL_BUDGETS, type CallBudgets } from '../call-budget';
 import { OAuthStateRepository } from '../../senders/oauth-state.repository';
 import { SendersModule } from '../../senders/senders.module';
 import { BeforeSendController } from './consent/before-send.controller';
@@ -40,7 +41,14 @@ export class EsignAnywhereModule {
         { provide: esignAnywhereConfig.KEY, useValue: config },
         {
           provide: EsignAnywhereClient,
-          useFactory: () => new EsignAnywhereClient(esignAnywhereClientOptions(config)),
+          inject: [CALL_BUDGETS],
+          useFactory: (budgets: CallBudgets) =>
+            new EsignAnywhereClient(
+              esignAnywhereClientOptions(
+                config,
+                budgets.forInstance('esignanywhere', config.ESAW_CALLS_PER_MINUTE),
+              ),
+            ),
         },
         EsignAnywherePlatform,
         {

@@ -1,6 +1,7 @@
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import type { Readable } from 'node:stream';
 import type { z } from 'zod';
+import type { CallBudget } from '../call-budget';
 import { PlatformError } from '../platform-error';
 import { CheckedDownloadStream } from './checked-download.stream';
 import { ConnectTimeoutHttpAgent, ConnectTimeoutHttpsAgent } from './connect-timeout.agent';
@@ -58,6 +59,8 @@ export interface PlatformHttpOptions {
   random?: () => number;
   /** Called before each retry wait, for logs and metrics. */
   onRetry?: (event: PlatformRetryEvent) => void;
+  /** The account's shared budget of API calls: each request to an allowed origin waits for a permit. */
+  budget?: CallBudget;
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -144,6 +147,7 @@ export class PlatformHttp {
   private readonly toError: AnswerToError;
   private readonly random: () => number;
   private readonly onRetry?: (event: PlatformRetryEvent) => void;
+  private readonly budget?: CallBudget;
 
   constructor(options: PlatformHttpOptions) {
     this.label = options.label;
@@ -164,6 +168,7 @@ export class PlatformHttp {
     this.toError = options.toError ?? statusOnlyError;
     this.random = options.random ?? Math.random;
     this.onRetry = options.onRetry;
+    this.budget = options.budget;
 
     // Idle pooled sockets are closed after 4 s, before common server keep-alive timeouts (Node: 5 s),
     // so a request rarely lands on a socket the server is closing.
@@ -325,6 +330,9 @@ export class PlatformHttp {
         ) {
           throw error;
         }
+        // Throttled: every process sharing the account's budget pauses, not only this call.
+        if (error.code === 'RATE_LIMITED')
+          await this.budget?.throttled(error.retryAfterMs).catch(() => undefined);
         // A server asking for a longer pause than we block for gets it: the caller reschedules.
         if (error.retryAfterMs !== undefined && error.retryAfterMs > this.maxRetryAfterMs) throw error;
         const backoff = backoffDelayMs(retry, {
@@ -357,6 +365,15 @@ export class PlatformHttp {
       request.url instanceof URL ? new URL(request.url.href) : new URL(request.url, this.baseHref);
     if (!anyOrigin && !this.allowedOrigins.has(target.origin)) {
       throw new PlatformError(`${this.label} ${operation}: refusing to call ${target.origin}`, 'PROTOCOL');
+    }
+    // A redirect's location is not the platform's API: it costs no call of the budget.
+    if (!anyOrigin && this.budget) {
+      await this.budget.acquire(signal).catch((error: unknown) => {
+        if (signal?.aborted) throw signal.reason;
+        throw new PlatformError(`${this.label} ${operation}: the call budget is out of reach`, 'TRANSIENT', {
+          cause: error,
+        });
+      });
     }
 
     const controller = new AbortController();

@@ -4,6 +4,7 @@ import { codeForStatus, statusError, type FailedAnswer } from '../http/error-tra
 import { PlatformHttp, type PlatformDownload, type PlatformRequest } from '../http/platform-http';
 import { parseRetryAfterMs } from '../http/retry.policy';
 import { PlatformError } from '../platform-error';
+import type { CallBudget } from '../call-budget';
 import type { LegalesignInstance } from './legalesign.config';
 import { DOCUMENT_ID_PATTERN } from './legalesign.ids';
 
@@ -68,6 +69,8 @@ export interface LegalesignClientOptions {
   responseTimeoutMs?: number;
   idleTimeoutMs?: number;
   maxRetries?: number;
+  /** The account's shared budget of API calls. */
+  budget?: CallBudget;
 }
 
 /**
@@ -90,6 +93,7 @@ export class LegalesignClient implements OnModuleDestroy {
       idleTimeoutMs: options.idleTimeoutMs,
       maxRetries: options.maxRetries,
       toError: legalesignError,
+      budget: options.budget,
     });
   }
 

@@ -51,6 +51,8 @@ export const legalesignConfig = defineConfigSection(
     LEGALESIGN_RESPONSE_TIMEOUT_MS: int(30_000, 100, 600_000),
     LEGALESIGN_IDLE_TIMEOUT_MS: int(30_000, 100, 600_000),
     LEGALESIGN_MAX_RETRIES: int(3, 0, 10),
+    /** API calls the account may make per minute, shared by every worker (0: no limit). */
+    LEGALESIGN_CALLS_PER_MINUTE: int(0, 0, 1_000_000),
   },
   (env) => {
     const problems: ConfigProblem[] = [];

@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { IntakeModule } from '../../intake/intake.module';
+import { CALL_BUDGETS, type CallBudgets } from '../call-budget';
 import { LegalesignCallbackController } from './legalesign-callback.controller';
 import { LegalesignCallbackGuard } from './legalesign-callback.guard';
 import { LegalesignClient } from './legalesign.client';
@@ -22,7 +23,8 @@ export class LegalesignModule {
         LegalesignCallbackGuard,
         {
           provide: LEGALESIGN_PLATFORMS,
-          useFactory: () =>
+          inject: [CALL_BUDGETS],
+          useFactory: (budgets: CallBudgets) =>
             instance
               ? [
                   new LegalesignPlatform(
@@ -33,6 +35,7 @@ export class LegalesignModule {
                       responseTimeoutMs: config.LEGALESIGN_RESPONSE_TIMEOUT_MS,
                       idleTimeoutMs: config.LEGALESIGN_IDLE_TIMEOUT_MS,
                       maxRetries: config.LEGALESIGN_MAX_RETRIES,
+                      budget: budgets.forInstance(instance.name, config.LEGALESIGN_CALLS_PER_MINUTE),
                     }),
                   ),
                 ]

@@ -5,6 +5,7 @@ import { PlatformHttp, type PlatformDownload, type PlatformRequest } from '../ht
 import { PlatformError } from '../platform-error';
 import { PACKAGE_ID_PATTERN } from './onespan-callback.parser';
 import type { OneSpanInstance } from './onespan.config';
+import type { CallBudget } from '../call-budget';
 
 /** A cached bearer token is renewed this long before it runs out (OneSpan's live about 5 minutes). */
 const TOKEN_RENEW_EARLY_MS = 30_000;
@@ -65,6 +66,8 @@ export interface OneSpanClientOptions {
   responseTimeoutMs?: number;
   idleTimeoutMs?: number;
   maxRetries?: number;
+  /** The account's shared budget of API calls. */
+  budget?: CallBudget;
 }
 
 /**
@@ -90,6 +93,7 @@ export class OneSpanClient implements OnModuleDestroy {
       responseTimeoutMs: options.responseTimeoutMs,
       idleTimeoutMs: options.idleTimeoutMs,
       maxRetries: options.maxRetries,
+      budget: options.budget,
     });
   }
 

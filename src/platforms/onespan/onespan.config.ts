@@ -50,6 +50,9 @@ export const oneSpanConfig = defineConfigSection(
     ONESPAN_RESPONSE_TIMEOUT_MS: int(30_000, 100, 600_000),
     ONESPAN_IDLE_TIMEOUT_MS: int(30_000, 100, 600_000),
     ONESPAN_MAX_RETRIES: int(3, 0, 10),
+    /** API calls each account may make per minute, shared by every worker (0: no limit). */
+    ONESPAN_CALLS_PER_MINUTE: int(0, 0, 1_000_000),
+    CONGA_CALLS_PER_MINUTE: int(0, 0, 1_000_000),
   },
   (env) => {
     const problems: ConfigProblem[] = [];
@@ -126,6 +129,8 @@ export interface OneSpanInstance {
         clientSecret: string;
         scope?: string;
       };
+  /** API calls per minute for the account (0: no limit). */
+  callsPerMinute: number;
   callbackAuth:
     | { kind: 'key'; key: string }
     | { kind: 'basic'; user: string; password: string }
@@ -143,6 +148,7 @@ export function oneSpanInstances(config: OneSpanConfig): OneSpanInstance[] {
       displayName: 'OneSpan Sign',
       baseUrl: base,
       packagesPath: 'packages',
+      callsPerMinute: config.ONESPAN_CALLS_PER_MINUTE,
       credential: config.ONESPAN_API_KEY
         ? { kind: 'api_key', apiKey: config.ONESPAN_API_KEY }
         : {
@@ -163,6 +169,7 @@ export function oneSpanInstances(config: OneSpanConfig): OneSpanInstance[] {
       displayName: 'Conga Sign',
       baseUrl: config.CONGA_BASE_URL,
       packagesPath: style === 'gateway' ? 'v1/cs-packages' : 'packages',
+      callsPerMinute: config.CONGA_CALLS_PER_MINUTE,
       credential: config.CONGA_API_KEY
         ? { kind: 'api_key', apiKey: config.CONGA_API_KEY }
         : {

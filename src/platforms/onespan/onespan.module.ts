@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { IntakeModule } from '../../intake/intake.module';
+import { CALL_BUDGETS, type CallBudgets } from '../call-budget';
 import { OneSpanCallbackController } from './onespan-callback.controller';
 import { OneSpanCallbackGuard } from './onespan-callback.guard';
 import { OneSpanClient } from './onespan.client';
@@ -22,7 +23,8 @@ export class OneSpanModule {
         OneSpanCallbackGuard,
         {
           provide: ONESPAN_PLATFORMS,
-          useFactory: () =>
+          inject: [CALL_BUDGETS],
+          useFactory: (budgets: CallBudgets) =>
             instances.map(
               (instance) =>
                 new OneSpanPlatform(
@@ -33,6 +35,7 @@ export class OneSpanModule {
                     responseTimeoutMs: config.ONESPAN_RESPONSE_TIMEOUT_MS,
                     idleTimeoutMs: config.ONESPAN_IDLE_TIMEOUT_MS,
                     maxRetries: config.ONESPAN_MAX_RETRIES,
+                    budget: budgets.forInstance(instance.name, instance.callsPerMinute),
                   }),
                   {
                     deleteMode: config.ONESPAN_DELETE_MODE,

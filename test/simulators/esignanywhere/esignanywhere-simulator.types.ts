@@ -384,6 +384,13 @@ export interface SimSettings {
    * `atLeast`: in the status for N days or more.
    */
   inStatusSinceDaysReading?: 'atLeast' | 'atMost';
+  /** Every API answer comes this much later (a platform far away). Default 0. */
+  latencyMs?: number;
+  /**
+   * API calls the account may make per sliding minute; past it, 429 with `Retry-After` (whole seconds
+   * until a call is allowed again). Default 0: no limit. Throttled calls do not count.
+   */
+  callsPerMinute?: number;
 }
 
 export interface EsignAnywhereSimulatorOptions extends SimSettings {

@@ -133,6 +133,8 @@ const SETTING_KEYS = [
   'unauthorizedBody',
   'emptyFindResult',
   'inStatusSinceDaysReading',
+  'latencyMs',
+  'callsPerMinute',
 ] as const satisfies readonly (keyof SimSettings)[];
 
 interface TokenRecord {
@@ -732,6 +734,30 @@ export class EsignAnywhereSimulator {
     return this.currentSettings();
   }
 
+  /** Calls allowed by the account's budget in the last minute, and throttled ones, for benchmarks. */
+  readonly budgetLog = { allowed: 0, throttled: 0 };
+  private readonly callTimes: number[] = [];
+
+  /** The account's budget (`callsPerMinute` per sliding minute): a 429 past it, else undefined. */
+  private throttle(): Outgoing | undefined {
+    const limit = this.currentSettings().callsPerMinute;
+    if (limit === 0) return undefined;
+    const now = Date.now();
+    while (this.callTimes.length > 0 && this.callTimes[0] <= now - 60_000) this.callTimes.shift();
+    if (this.callTimes.length >= limit) {
+      this.budgetLog.throttled++;
+      const seconds = Math.max(1, Math.ceil((this.callTimes[0] + 60_000 - now) / 1000));
+      return {
+        status: 429,
+        headers: { 'Retry-After': String(seconds) },
+        json: { Message: 'API call quota exceeded. Please retry later.' },
+      };
+    }
+    this.callTimes.push(now);
+    this.budgetLog.allowed++;
+    return undefined;
+  }
+
   /** The settings in force, defaults filled in. */
   currentSettings(): Required<SimSettings> {
     return {
@@ -742,6 +768,8 @@ export class EsignAnywhereSimulator {
       unauthorizedBody: this.settings.unauthorizedBody ?? 'empty',
       emptyFindResult: this.settings.emptyFindResult ?? 'emptyList',
       inStatusSinceDaysReading: this.settings.inStatusSinceDaysReading ?? 'atMost',
+      latencyMs: this.settings.latencyMs ?? 0,
+      callsPerMinute: this.settings.callsPerMinute ?? 0,
     };
   }
 
@@ -1238,7 +1266,10 @@ export class EsignAnywhereSimulator {
       }
       if (fault.kind === 'deleteEnvelope' && ids.envelopeId) this.deleteEnvelope(ids.envelopeId);
     }
-    const latency = faults.reduce((sum, f) => sum + (f.kind === 'latency' ? f.ms : 0), 0);
+    const throttled = this.throttle();
+    if (throttled) return throttled;
+    const latency =
+      this.currentSettings().latencyMs + faults.reduce((sum, f) => sum + (f.kind === 'latency' ? f.ms : 0), 0);
     if (latency > 0) {
       await delay(latency);
       if (exchange.res.destroyed) return undefined;
@@ -1830,6 +1861,11 @@ function checkSettings(settings: SimSettings): void {
   if (allowDeleteActive !== undefined && typeof allowDeleteActive !== 'boolean')
     throw new Error('allowDeleteActive is a boolean');
   lagOption(settings.statusLagMs);
+  for (const key of ['latencyMs', 'callsPerMinute'] as const) {
+    const value = settings[key];
+    if (value !== undefined && (!Number.isInteger(value) || value < 0))
+      throw new Error(`${key} is a non-negative integer`);
+  }
   if (unauthorizedBody !== undefined && unauthorizedBody !== 'empty' && unauthorizedBody !== 'message')
     throw new Error('unauthorizedBody is empty or message');
   const reading = settings.inStatusSinceDaysReading;
