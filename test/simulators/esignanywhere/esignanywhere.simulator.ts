@@ -1269,7 +1269,8 @@ export class EsignAnywhereSimulator {
     const throttled = this.throttle();
     if (throttled) return throttled;
     const latency =
-      this.currentSettings().latencyMs + faults.reduce((sum, f) => sum + (f.kind === 'latency' ? f.ms : 0), 0);
+      this.currentSettings().latencyMs +
+      faults.reduce((sum, f) => sum + (f.kind === 'latency' ? f.ms : 0), 0);
     if (latency > 0) {
       await delay(latency);
       if (exchange.res.destroyed) return undefined;
