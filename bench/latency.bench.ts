@@ -3,13 +3,9 @@
 // (ARCHIVE_POLL_INTERVAL_MS, default 5 s), in the same run: alternating rounds of BENCH_LATENCY_ENVELOPES
 // (default 20) envelopes sent one at a time at random moments. Prints p50 and p99 of each and the ratio
 // of the p50s (floor: at most 1/3).
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Client } from 'pg';
-import { startEmbeddedPostgres } from '../src/database/embedded-postgres';
 import { EsignAnywhereSimulator } from '../test/simulators/esignanywhere/esignanywhere.simulator';
-import { TEST_CALLBACK_TOKEN } from '../test/support/app';
+import { benchDatabases, benchWorkerEnv, callbackUrl } from './bench-support';
 import { startTestS3 } from '../test/support/s3';
 import { startWorkerProcess, type WorkerProcess } from '../test/support/worker-process';
 
@@ -23,16 +19,9 @@ const quantile = (xs: number[], q: number): number => {
 };
 
 async function main(): Promise<void> {
-  let adminUrl = process.env.DATABASE_URL;
-  const embedded = adminUrl ? undefined : await startEmbeddedPostgres(join('.data', 'bench-postgres'));
-  adminUrl ??= embedded!.url;
-  const dbName = `bench_latency_${Date.now()}`;
-  const admin = new Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  const dbUrl = new URL(adminUrl);
-  dbUrl.pathname = `/${dbName}`;
-  const db = new Client({ connectionString: dbUrl.toString() });
+  const databases = await benchDatabases();
+  const databaseUrl = await databases.create('bench_latency');
+  const db = new Client({ connectionString: databaseUrl });
 
   const sim = new EsignAnywhereSimulator();
   const simBaseUrl = await sim.start();
@@ -42,20 +31,9 @@ async function main(): Promise<void> {
 
   const startWorker = async (wake: boolean) =>
     startWorkerProcess({
-      DATABASE_URL: dbUrl.toString(),
-      CALLBACK_TOKEN: TEST_CALLBACK_TOKEN,
-      LOG_LEVEL: 'warn',
-      ESAW_BASE_URL: simBaseUrl,
-      ESAW_API_TOKEN: token,
-      S3_ENDPOINT: s3.endpoint,
-      S3_BUCKET: 'bench',
-      S3_ACCESS_KEY_ID: 'S3RVER',
-      S3_SECRET_ACCESS_KEY: 'S3RVER',
-      S3_FORCE_PATH_STYLE: 'true',
+      ...(await benchWorkerEnv({ databaseUrl, simBaseUrl, token, s3Endpoint: s3.endpoint })),
       ARCHIVE_POLL_INTERVAL_MS: String(POLL_MS),
       ARCHIVE_WAKE_ON_CALLBACK: String(wake),
-      RECONCILE_INTERVAL: '0',
-      DATA_DIR: await mkdtemp(join(tmpdir(), 'bench-data-')),
     });
 
   /** One envelope at a random moment: its callback, then the time until its transfer is done. */
@@ -69,9 +47,7 @@ async function main(): Promise<void> {
     sim.finishEnvelope(envelope.id, 'Completed');
     await new Promise((r) => setTimeout(r, Math.random() * POLL_MS));
     const started = performance.now();
-    const answer = await fetch(
-      `${url}/callbacks/esignanywhere?envelope=${envelope.id}&action=envelopeFinished&token=${TEST_CALLBACK_TOKEN}`,
-    );
+    const answer = await fetch(callbackUrl(url, envelope.id));
     if (answer.status !== 200) throw new Error(`callback answered ${answer.status}`);
     for (;;) {
       const { rows } = await db.query<{ state: string }>(
@@ -118,9 +94,7 @@ async function main(): Promise<void> {
     await db.end().catch(() => undefined);
     await sim.stop();
     await s3.close();
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin.end();
-    await embedded?.stop();
+    await databases.close();
   }
 }
 

@@ -1,21 +1,19 @@
 // npm run bench:scale: envelopes/min with 1 and with 3 worker processes when the platform is far away
 // (every eSignAnyWhere API call answers BENCH_PLATFORM_MS later, default 150 ms) and so is S3 (every
 // byte to and from s3rver crosses a link with BENCH_S3_RTT_MS round trip, default 20 ms). Each round
-// sends BENCH_ENVELOPES (default 90) envelopes of 2 documents of 100 KB and times them until all are
-// done; rounds alternate 1 and 3 workers (BENCH_ROUNDS per side, default 2). Prints medians and the
-// ratio (floor: 3 workers at least 2.5x one).
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// sends BENCH_ENVELOPES (default 180) envelopes of 2 documents of 100 KB and times them until all are
+// done; rounds alternate 1 and 3 workers (BENCH_ROUNDS per side, default 2). Prints, as medians, the
+// steady rate (from 10% to 90% done) and the whole run's, and their ratios (floor: 3 workers at least
+// 2.5x one).
+import { readFile } from 'node:fs/promises';
 import { Client } from 'pg';
-import { startEmbeddedPostgres } from '../src/database/embedded-postgres';
 import { EsignAnywhereSimulator } from '../test/simulators/esignanywhere/esignanywhere.simulator';
-import { TEST_CALLBACK_TOKEN } from '../test/support/app';
+import { benchDatabases, benchWorkerEnv, callbackUrl } from './bench-support';
 import { LatencyProxy } from '../test/support/latency-proxy';
 import { startTestS3 } from '../test/support/s3';
 import { startWorkerProcess, type WorkerProcess } from '../test/support/worker-process';
 
-const ENVELOPES = Number(process.env.BENCH_ENVELOPES ?? 90);
+const ENVELOPES = Number(process.env.BENCH_ENVELOPES ?? 180);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const PLATFORM_MS = Number(process.env.BENCH_PLATFORM_MS ?? 150);
 const S3_RTT_MS = Number(process.env.BENCH_S3_RTT_MS ?? 20);
@@ -23,16 +21,9 @@ const S3_RTT_MS = Number(process.env.BENCH_S3_RTT_MS ?? 20);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
-  let adminUrl = process.env.DATABASE_URL;
-  const embedded = adminUrl ? undefined : await startEmbeddedPostgres(join('.data', 'bench-postgres'));
-  adminUrl ??= embedded!.url;
-  const dbName = `bench_scale_${Date.now()}`;
-  const admin = new Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  const dbUrl = new URL(adminUrl);
-  dbUrl.pathname = `/${dbName}`;
-  const db = new Client({ connectionString: dbUrl.toString() });
+  const databases = await benchDatabases();
+  const databaseUrl = await databases.create('bench_scale');
+  const db = new Client({ connectionString: databaseUrl });
 
   const sim = new EsignAnywhereSimulator({ latencyMs: PLATFORM_MS });
   const simBaseUrl = await sim.start();
@@ -43,23 +34,14 @@ async function main(): Promise<void> {
   const workers: WorkerProcess[] = [];
 
   const startWorker = async () =>
-    startWorkerProcess({
-      DATABASE_URL: dbUrl.toString(),
-      CALLBACK_TOKEN: TEST_CALLBACK_TOKEN,
-      LOG_LEVEL: 'warn',
-      ESAW_BASE_URL: simBaseUrl,
-      ESAW_API_TOKEN: token,
-      S3_ENDPOINT: s3Link.url,
-      S3_BUCKET: 'bench',
-      S3_ACCESS_KEY_ID: 'S3RVER',
-      S3_SECRET_ACCESS_KEY: 'S3RVER',
-      S3_FORCE_PATH_STYLE: 'true',
-      RECONCILE_INTERVAL: '0',
-      DATA_DIR: await mkdtemp(join(tmpdir(), 'bench-data-')),
-    });
+    startWorkerProcess(await benchWorkerEnv({ databaseUrl, simBaseUrl, token, s3Endpoint: s3Link.url }));
 
-  /** Sends `count` envelopes' callbacks to the first worker and waits until every transfer is done. */
-  const run = async (count: number): Promise<number> => {
+  /**
+   * Sends `count` envelopes' callbacks to the first worker and waits until every transfer is done.
+   * Answers the whole run's time and the steady rate: envelopes/min between the 10th and the 90th
+   * percent done (without the start, while slots fill, and the tail, while they empty).
+   */
+  const run = async (count: number): Promise<{ ms: number; steadyPerMin: number }> => {
     const ids = Array.from({ length: count }, () => {
       const e = sim.createEnvelope({
         senderUserId: user.id,
@@ -76,29 +58,53 @@ async function main(): Promise<void> {
     const started = performance.now();
     await Promise.all(
       ids.map(async (id) => {
-        const answer = await fetch(
-          `${workers[0].url}/callbacks/esignanywhere?envelope=${id}&action=envelopeFinished&token=${TEST_CALLBACK_TOKEN}`,
-        );
+        const answer = await fetch(callbackUrl(workers[0].url, id));
         if (answer.status !== 200) throw new Error(`callback answered ${answer.status}`);
       }),
     );
+    const low = Math.ceil(count * 0.1);
+    const high = Math.floor(count * 0.9);
+    let lowAt: number | undefined;
+    let highAt: number | undefined;
     for (;;) {
-      const { rows } = await db.query<{ open: number; failed: number }>(
-        `SELECT count(*) FILTER (WHERE state <> 'done')::int AS open,
+      const { rows } = await db.query<{ done: number; failed: number }>(
+        `SELECT count(*) FILTER (WHERE state = 'done')::int AS done,
                 count(*) FILTER (WHERE state IN ('failed', 'gone'))::int AS failed
            FROM transfers WHERE envelope_id = ANY($1::text[])`,
         [ids.map((id) => id.toLowerCase())],
       );
+      const now = performance.now();
       if (rows[0].failed > 0) throw new Error(`${rows[0].failed} transfers failed`);
-      if (rows[0].open === 0) return performance.now() - started;
-      await new Promise((r) => setTimeout(r, 50));
+      if (lowAt === undefined && rows[0].done >= low) lowAt = now;
+      if (highAt === undefined && rows[0].done >= high) highAt = now;
+      if (rows[0].done === count) {
+        const steadyPerMin = highAt! > lowAt! ? ((high - low) / (highAt! - lowAt!)) * 60_000 : NaN;
+        return { ms: now - started, steadyPerMin };
+      }
+      await new Promise((r) => setTimeout(r, 20));
     }
   };
 
-  const withWorkers = async (n: number): Promise<number> => {
+  /** CPU seconds a process has used so far (user + system), from /proc. */
+  const cpuOf = async (pid: number): Promise<number> => {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100;
+  };
+
+  const withWorkers = async (n: number) => {
     while (workers.length < n) workers.push(await startWorker());
     while (workers.length > n) await workers.pop()!.kill('SIGTERM');
-    return run(ENVELOPES);
+    const pids = workers.map((w) => w.child.pid!);
+    const before = await Promise.all(pids.map(cpuOf));
+    const own = process.cpuUsage();
+    const result = await run(ENVELOPES);
+    const after = await Promise.all(pids.map(cpuOf));
+    const ownUsed = process.cpuUsage(own);
+    const share = (seconds: number) => `${Math.round((seconds / (result.ms / 1000)) * 100)}%`;
+    const workersCpu = after.reduce((sum, v, i) => sum + v - before[i], 0);
+    const cpu = `CPU: workers ${share(workersCpu)}, simulator+s3rver ${share((ownUsed.user + ownUsed.system) / 1e6)} of one core`;
+    return { ...result, cpu };
   };
 
   try {
@@ -108,29 +114,36 @@ async function main(): Promise<void> {
     );
     await withWorkers(1);
     await run(8); // warm-up, not counted
-    const perMin: Record<1 | 3, number[]> = { 1: [], 3: [] };
+    const whole: Record<1 | 3, number[]> = { 1: [], 3: [] };
+    const steady: Record<1 | 3, number[]> = { 1: [], 3: [] };
     for (let round = 1; round <= ROUNDS; round++) {
       for (const n of round % 2 === 1 ? ([1, 3] as const) : ([3, 1] as const)) {
-        const ms = await withWorkers(n);
+        const { ms, steadyPerMin, cpu } = await withWorkers(n);
         const rate = (ENVELOPES / ms) * 60_000;
-        perMin[n].push(rate);
-        console.log(`  round ${round}: ${n} worker${n > 1 ? 's' : ' '} ${rate.toFixed(0)} envelopes/min`);
+        whole[n].push(rate);
+        steady[n].push(steadyPerMin);
+        console.log(
+          `  round ${round}: ${n} worker${n > 1 ? 's' : ' '} ${steadyPerMin.toFixed(0)} envelopes/min steady, ${rate.toFixed(0)} over the whole run (${cpu})`,
+        );
       }
     }
-    const one = median(perMin[1]);
-    const three = median(perMin[3]);
-    console.log(`median 1 worker  ${one.toFixed(0)} envelopes/min`);
-    console.log(`median 3 workers ${three.toFixed(0)} envelopes/min`);
-    console.log(`ratio (3 workers / 1 worker): ${(three / one).toFixed(2)} (floor 2.5)`);
+    const report = (name: string, of: Record<1 | 3, number[]>) => {
+      const one = median(of[1]);
+      const three = median(of[3]);
+      console.log(
+        `${name}: 1 worker ${one.toFixed(0)}, 3 workers ${three.toFixed(0)} envelopes/min (medians); ratio ${(three / one).toFixed(2)}`,
+      );
+    };
+    report('steady (10% to 90% done)', steady);
+    report('whole run (start and tail included)', whole);
+    console.log('floor: 3 workers at least 2.5x one');
   } finally {
     for (const w of workers) await w.kill('SIGTERM');
     await db.end().catch(() => undefined);
     await sim.stop();
     await s3Link.close();
     await s3.close();
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin.end();
-    await embedded?.stop();
+    await databases.close();
   }
 }
 
