@@ -1,5 +1,6 @@
 // What the worker benchmarks share: a database of their own, and the environment of a worker process
 // wired to the eSignAnyWhere simulator and s3rver.
+import { fork } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,4 +65,25 @@ export async function benchWorkerEnv(to: {
 /** The callback eSignAnyWhere would send for a finished envelope. */
 export function callbackUrl(workerUrl: string, envelopeId: string): string {
   return `${workerUrl}/callbacks/esignanywhere?envelope=${envelopeId}&action=envelopeFinished&token=${TEST_CALLBACK_TOKEN}`;
+}
+
+/** s3rver in its own process (a remote S3 does not share the benchmark's event loop), bucket `bench`. */
+export async function forkS3Server(): Promise<{ endpoint: string; pid: number; stop(): Promise<void> }> {
+  const child = fork(join(__dirname, 's3-server.process.js'), [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    child.once('message', (m: { endpoint: string }) => resolve(m.endpoint));
+    child.once('exit', (code) => reject(new Error(`the S3 server exited with ${code}`)));
+  });
+  return {
+    endpoint,
+    pid: child.pid!,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
 }

@@ -1,6 +1,6 @@
 // npm run bench:scale: envelopes/min with 1 and with 3 worker processes when the platform is far away
-// (every eSignAnyWhere API call answers BENCH_PLATFORM_MS later, default 150 ms) and so is S3 (every
-// byte to and from s3rver crosses a link with BENCH_S3_RTT_MS round trip, default 20 ms). Each round
+// (every eSignAnyWhere API call answers BENCH_PLATFORM_MS later, default 150 ms) and so is S3 (s3rver,
+// in a process of its own; every byte to and from it crosses a link with BENCH_S3_RTT_MS round trip, default 20 ms). Each round
 // sends BENCH_ENVELOPES (default 180) envelopes of 2 documents of 100 KB and times them until all are
 // done; rounds alternate 1 and 3 workers (BENCH_ROUNDS per side, default 2). Prints, as medians, the
 // steady rate (from 10% to 90% done) and the whole run's, and their ratios (floor: 3 workers at least
@@ -8,9 +8,8 @@
 import { readFile } from 'node:fs/promises';
 import { Client } from 'pg';
 import { EsignAnywhereSimulator } from '../test/simulators/esignanywhere/esignanywhere.simulator';
-import { benchDatabases, benchWorkerEnv, callbackUrl } from './bench-support';
+import { benchDatabases, benchWorkerEnv, callbackUrl, forkS3Server } from './bench-support';
 import { LatencyProxy } from '../test/support/latency-proxy';
-import { startTestS3 } from '../test/support/s3';
 import { startWorkerProcess, type WorkerProcess } from '../test/support/worker-process';
 
 const ENVELOPES = Number(process.env.BENCH_ENVELOPES ?? 180);
@@ -28,7 +27,7 @@ async function main(): Promise<void> {
   const sim = new EsignAnywhereSimulator({ latencyMs: PLATFORM_MS });
   const simBaseUrl = await sim.start();
   const { user, token } = sim.createUser({ email: 'bench@example.com' });
-  const s3 = await startTestS3({ bucket: 'bench' });
+  const s3 = await forkS3Server();
   const s3Link = new LatencyProxy('127.0.0.1', Number(new URL(s3.endpoint).port), S3_RTT_MS);
   await s3Link.start();
   const workers: WorkerProcess[] = [];
@@ -95,15 +94,17 @@ async function main(): Promise<void> {
   const withWorkers = async (n: number) => {
     while (workers.length < n) workers.push(await startWorker());
     while (workers.length > n) await workers.pop()!.kill('SIGTERM');
-    const pids = workers.map((w) => w.child.pid!);
+    const pids = [...workers.map((w) => w.child.pid!), s3.pid];
     const before = await Promise.all(pids.map(cpuOf));
     const own = process.cpuUsage();
     const result = await run(ENVELOPES);
     const after = await Promise.all(pids.map(cpuOf));
     const ownUsed = process.cpuUsage(own);
     const share = (seconds: number) => `${Math.round((seconds / (result.ms / 1000)) * 100)}%`;
-    const workersCpu = after.reduce((sum, v, i) => sum + v - before[i], 0);
-    const cpu = `CPU: workers ${share(workersCpu)}, simulator+s3rver ${share((ownUsed.user + ownUsed.system) / 1e6)} of one core`;
+    const used = after.map((v, i) => v - before[i]);
+    const workersCpu = used.slice(0, -1).reduce((sum, v) => sum + v, 0);
+    const s3Cpu = used.at(-1)!;
+    const cpu = `CPU: workers ${share(workersCpu)}, s3rver ${share(s3Cpu)}, simulator ${share((ownUsed.user + ownUsed.system) / 1e6)} of one core`;
     return { ...result, cpu };
   };
 
@@ -142,7 +143,7 @@ async function main(): Promise<void> {
     await db.end().catch(() => undefined);
     await sim.stop();
     await s3Link.close();
-    await s3.close();
+    await s3.stop();
     await databases.close();
   }
 }
