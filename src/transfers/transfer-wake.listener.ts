@@ -14,6 +14,7 @@ import { TRANSFERS_DUE_CHANNEL } from './transfer.repository';
 
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 30_000;
+const SECOND_LOOK_MS = 250;
 
 /**
  * Wakes the archive job when a transfer becomes due (a callback's commit, an operator's retry): one
@@ -28,6 +29,7 @@ export class TransferWakeListener implements OnApplicationBootstrap, BeforeAppli
   private stopping = false;
   private retryMs = RECONNECT_MIN_MS;
   private timer: NodeJS.Timeout | undefined;
+  private again: NodeJS.Timeout | undefined;
   /** Notifications received, for tests. */
   received = 0;
 
@@ -45,6 +47,7 @@ export class TransferWakeListener implements OnApplicationBootstrap, BeforeAppli
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.timer);
+    clearTimeout(this.again);
     const client = this.client;
     this.client = undefined;
     await client?.end().catch(() => undefined);
@@ -66,6 +69,15 @@ export class TransferWakeListener implements OnApplicationBootstrap, BeforeAppli
     client.on('notification', () => {
       this.received++;
       void this.job.tick();
+      // A row another transaction holds locked this instant (a duplicate callback's upsert of the same
+      // transfer) is skipped by the claim; one more look a moment later finds it.
+      if (!this.again) {
+        this.again = setTimeout(() => {
+          this.again = undefined;
+          if (!this.stopping) void this.job.tick();
+        }, SECOND_LOOK_MS);
+        this.again.unref();
+      }
     });
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client));

@@ -131,6 +131,8 @@ describe('EsignAnywhereSimulator over HTTP', () => {
       unauthorizedBody: undefined,
       emptyFindResult: undefined,
       inStatusSinceDaysReading: undefined,
+      latencyMs: undefined,
+      callsPerMinute: undefined,
     });
   });
 
@@ -140,6 +142,25 @@ describe('EsignAnywhereSimulator over HTTP', () => {
   });
 
   const api = (path: string, init: RequestInit = {}): Promise<Response> => fetch(`${sim.url}${path}`, init);
+
+  it('answers from far away and keeps an account to its budget of calls per minute', T, async () => {
+    const { user, token } = sim.createUser();
+    const envelope = sim.createEnvelope({ senderUserId: user.id, status: 'Completed' });
+    const get = () => api(`/api/v6/envelope/${envelope.id}`, { headers: { ApiToken: token } });
+    sim.configure({ latencyMs: 200 });
+    const started = Date.now();
+    assert.equal((await get()).status, 200);
+    assert.ok(Date.now() - started >= 190, 'answered later');
+    sim.configure({ latencyMs: undefined, callsPerMinute: 2 });
+    const throttledBefore = sim.budgetLog.throttled;
+    assert.equal((await get()).status, 200);
+    assert.equal((await get()).status, 200);
+    const third = await get();
+    assert.equal(third.status, 429);
+    const wait = Number(third.headers.get('retry-after'));
+    assert.ok(wait >= 1 && wait <= 60, `Retry-After ${wait}`);
+    assert.equal(sim.budgetLog.throttled, throttledBefore + 1);
+  });
 
   it(
     'serves v6 paths case-insensitively with either token header, and logs users, never tokens',
@@ -1179,6 +1200,8 @@ describe('EsignAnywhereSimulator over HTTP', () => {
         unauthorizedBody: 'empty',
         emptyFindResult: 'absent',
         inStatusSinceDaysReading: 'atMost',
+        latencyMs: 0,
+        callsPerMinute: 0,
       });
       assert.equal((await control('POST', '/settings', { bogus: 1 })).status, 400);
       assert.equal((await control('POST', '/settings', { statusLagMs: -1 })).status, 400);
